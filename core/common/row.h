@@ -17,7 +17,9 @@ struct FieldValue {
   Type type = Type::kNull;
   int64_t i = 0;
   double d = 0;
-  std::string_view s;  // kText (UTF-8) and kBlob
+  // kText (UTF-8) and kBlob. Connectors guarantee s.data()[s.size()] == '\0'
+  // (SQLite does), so consumers can hand text to C APIs without copying.
+  std::string_view s;
 
   bool is_null() const { return type == Type::kNull; }
   static FieldValue null() { return {}; }
