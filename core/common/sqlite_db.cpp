@@ -35,6 +35,9 @@ Status SqliteStmt::bind_text_static(int index, std::string_view v) {
 Status SqliteStmt::bind_blob(int index, const void* data, size_t size) {
   return check(sqlite3_bind_blob64(stmt_.get(), index, data, size, SQLITE_TRANSIENT), "bind");
 }
+Status SqliteStmt::bind_blob_static(int index, std::string_view data) {
+  return check(sqlite3_bind_blob64(stmt_.get(), index, data.data(), data.size(), SQLITE_STATIC), "bind");
+}
 Status SqliteStmt::bind_null(int index) { return check(sqlite3_bind_null(stmt_.get(), index), "bind"); }
 
 Expected<bool> SqliteStmt::step() {

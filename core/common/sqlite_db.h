@@ -32,6 +32,7 @@ class SqliteStmt {
   Status bind_text(int index, std::string_view v);  // copied (SQLITE_TRANSIENT)
   Status bind_text_static(int index, std::string_view v);  // caller keeps it alive until step
   Status bind_blob(int index, const void* data, size_t size);  // copied
+  Status bind_blob_static(int index, std::string_view data);    // caller keeps it alive until step
   Status bind_null(int index);
 
   // Returns true when a row is available, false when done.
