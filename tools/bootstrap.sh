@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build pkg-config git binutils
   googletest libgtest-dev              # tests
   libsqlite3-dev                       # state store, table connector, mock province storage
   libavro-dev                          # Avro schema parsing and decoding (Apache Avro C)

@@ -1,0 +1,136 @@
+#include "core/cli/state_report.h"
+
+#include <filesystem>
+#include <sstream>
+
+#include "core/state/state_store.h"
+
+namespace dxhub {
+
+namespace {
+
+std::string iso_time(int64_t ms) {
+  if (ms <= 0) return "-";
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
+  if (!std::filesystem::exists(state_db)) {
+    return config_error("no state file at " + state_db + " (nothing has been synced with this config yet)");
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(state_db));
+  nlohmann::json report;
+  report["state_db"] = state_db;
+
+  DXHUB_ASSIGN_OR_RETURN(auto cursors, store.cursors());
+  report["cursors"] = nlohmann::json::array();
+  for (const auto& c : cursors) {
+    report["cursors"].push_back({{"resource", c.resource},
+                                 {"cursor", c.cursor},
+                                 {"next_sequence", c.next_sequence},
+                                 {"updated_at", iso_time(c.updated_at_ms)}});
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto outbox, store.outbox_summary());
+  report["outbox"] = nlohmann::json::array();
+  for (const auto& o : outbox) {
+    report["outbox"].push_back({{"resource", o.resource},
+                                {"batches", o.batches},
+                                {"records", o.records},
+                                {"bytes", o.bytes},
+                                {"oldest", iso_time(o.oldest_created_at_ms)},
+                                {"max_attempts", o.max_attempts},
+                                {"last_error", o.last_error}});
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto receipts, store.receipt_summary());
+  report["delivered"] = nlohmann::json::array();
+  for (const auto& r : receipts) {
+    report["delivered"].push_back({{"resource", r.resource},
+                                   {"batches", r.batches},
+                                   {"records", r.records},
+                                   {"bytes", r.bytes},
+                                   {"last_sequence", r.last_sequence},
+                                   {"last_delivered", iso_time(r.last_delivered_at_ms)}});
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto dead, store.dead_letter_counts());
+  report["dead_letters"] = nlohmann::json::array();
+  for (const auto& d : dead) report["dead_letters"].push_back({{"resource", d.resource}, {"count", d.count}});
+
+  DXHUB_ASSIGN_OR_RETURN(auto last, store.last_runs(static_cast<size_t>(runs)));
+  report["runs"] = nlohmann::json::array();
+  for (const auto& run : last) {
+    nlohmann::json j = {{"run_id", run.run_id},
+                        {"command", run.command},
+                        {"started", iso_time(run.started_at_ms)},
+                        {"finished", iso_time(run.finished_at_ms)},
+                        {"status", run.status},
+                        {"resources", nlohmann::json::array()}};
+    for (const auto& r : run.resources) {
+      j["resources"].push_back({{"resource", r.resource},
+                                {"rows_read", r.rows_read},
+                                {"rows_spooled", r.rows_spooled},
+                                {"rows_delivered", r.rows_delivered},
+                                {"batches_spooled", r.batches_spooled},
+                                {"batches_delivered", r.batches_delivered},
+                                {"dead_letters", r.dead_letters},
+                                {"status", r.status},
+                                {"error", r.error}});
+    }
+    report["runs"].push_back(std::move(j));
+  }
+  return report;
+}
+
+std::string format_state_report(const nlohmann::json& report) {
+  std::ostringstream out;
+  out << "state: " << report["state_db"].get<std::string>() << "\n\ncursors:\n";
+  if (report["cursors"].empty()) out << "  (none)\n";
+  for (const auto& c : report["cursors"]) {
+    out << "  " << c["resource"].get<std::string>() << "  cursor=" << c["cursor"].dump()
+        << "  next_sequence=" << c["next_sequence"] << "  updated " << c["updated_at"].get<std::string>() << "\n";
+  }
+  out << "\noutbox (spooled, not yet acknowledged):\n";
+  if (report["outbox"].empty()) out << "  (empty)\n";
+  for (const auto& o : report["outbox"]) {
+    out << "  " << o["resource"].get<std::string>() << "  " << o["batches"] << " batches, " << o["records"]
+        << " records, " << o["bytes"] << " bytes, oldest " << o["oldest"].get<std::string>() << ", attempts up to "
+        << o["max_attempts"];
+    if (!o["last_error"].get<std::string>().empty()) out << ", last error: " << o["last_error"].get<std::string>();
+    out << "\n";
+  }
+  out << "\ndelivered (receipts recorded):\n";
+  if (report["delivered"].empty()) out << "  (none)\n";
+  for (const auto& r : report["delivered"]) {
+    out << "  " << r["resource"].get<std::string>() << "  " << r["batches"] << " batches, " << r["records"]
+        << " records, last sequence " << r["last_sequence"] << " at " << r["last_delivered"].get<std::string>()
+        << "\n";
+  }
+  out << "\ndead letters:\n";
+  if (report["dead_letters"].empty()) out << "  (none)\n";
+  for (const auto& d : report["dead_letters"]) {
+    out << "  " << d["resource"].get<std::string>() << "  " << d["count"] << "\n";
+  }
+  out << "\nlast runs:\n";
+  if (report["runs"].empty()) out << "  (none)\n";
+  for (const auto& run : report["runs"]) {
+    out << "  #" << run["run_id"] << " " << run["command"].get<std::string>() << "  "
+        << run["started"].get<std::string>() << " -> " << run["finished"].get<std::string>() << "  "
+        << run["status"].get<std::string>() << "\n";
+    for (const auto& r : run["resources"]) {
+      out << "      " << r["resource"].get<std::string>() << ": read " << r["rows_read"] << ", spooled "
+          << r["rows_spooled"] << ", delivered " << r["rows_delivered"] << " (" << r["batches_delivered"]
+          << " batches), dead letters " << r["dead_letters"] << ", " << r["status"].get<std::string>();
+      if (!r["error"].get<std::string>().empty()) out << ": " << r["error"].get<std::string>();
+      out << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace dxhub

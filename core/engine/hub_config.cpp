@@ -1,0 +1,170 @@
+#include "core/engine/hub_config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/avro/codec.h"
+
+namespace dxhub {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string resolve(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+// Small typed accessors so that a wrong type names the key instead of
+// surfacing as a JSON library exception.
+class Reader {
+ public:
+  Reader(const nlohmann::json& obj, std::string where, std::string origin)
+      : obj_(obj), where_(std::move(where)), origin_(std::move(origin)) {}
+
+  Status error(const std::string& key, const std::string& what) const {
+    return config_error(origin_ + ": " + where_ + key + ": " + what);
+  }
+
+  Status string(const char* key, std::string& out, bool required = false) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end()) return required ? error(key, "is required") : Status::ok();
+    if (!it->is_string()) return error(key, "must be a string");
+    out = it->get<std::string>();
+    return Status::ok();
+  }
+
+  template <typename Int>
+  Status integer(const char* key, Int& out, int64_t min, int64_t max) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end()) return Status::ok();
+    if (!it->is_number_integer()) return error(key, "must be an integer");
+    int64_t v = it->get<int64_t>();
+    if (v < min || v > max) {
+      return error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = static_cast<Int>(v);
+    return Status::ok();
+  }
+
+ private:
+  const nlohmann::json& obj_;
+  std::string where_;
+  std::string origin_;
+};
+
+Status check_object(const nlohmann::json& doc, const char* key, const std::string& origin) {
+  if (doc.contains(key) && !doc[key].is_object()) return config_error(origin + ": " + key + " must be an object");
+  return Status::ok();
+}
+
+Status load_secret(const nlohmann::json& province, const std::string& base_dir, const std::string& origin,
+                   std::string& secret) {
+  if (province.contains("app_secret")) {
+    return config_error(origin + ": province.app_secret is not allowed in a config file; use app_secret_env "
+                        "(an environment variable name) or app_secret_file");
+  }
+  Reader r(province, "province.", origin);
+  std::string env_name = "DXHUB_APP_SECRET";
+  std::string file;
+  DXHUB_RETURN_IF_ERROR(r.string("app_secret_env", env_name));
+  DXHUB_RETURN_IF_ERROR(r.string("app_secret_file", file));
+  if (!file.empty()) {
+    std::ifstream in(resolve(base_dir, file), std::ios::binary);
+    if (!in) return config_error(origin + ": province.app_secret_file: cannot read " + resolve(base_dir, file));
+    std::getline(in, secret);
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  } else if (const char* v = std::getenv(env_name.c_str()); v != nullptr) {
+    secret = v;
+  }
+  if (secret.empty()) {
+    return config_error(origin + ": no AppSecret: set the environment variable " + env_name +
+                        " or province.app_secret_file");
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
+                                         const std::string& origin) {
+  if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
+  for (const char* key : {"province", "sync"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
+
+  HubConfig cfg;
+  cfg.config_path = origin;
+  Reader top(doc, "", origin);
+  cfg.state_db = "var/dxhub-state.db";
+  cfg.mappings_dir = "mappings";
+  DXHUB_RETURN_IF_ERROR(top.string("state_db", cfg.state_db));
+  DXHUB_RETURN_IF_ERROR(top.string("mappings_dir", cfg.mappings_dir));
+  DXHUB_RETURN_IF_ERROR(top.string("log_level", cfg.log_level));
+  cfg.state_db = resolve(base_dir, cfg.state_db);
+  cfg.mappings_dir = resolve(base_dir, cfg.mappings_dir);
+
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  const nlohmann::json& province = doc.contains("province") ? doc["province"] : kEmpty;
+  Reader p(province, "province.", origin);
+  ProvinceConfig& pc = cfg.province;
+  std::string method = "HMAC-SHA256";
+  DXHUB_RETURN_IF_ERROR(p.string("url", pc.base_url, true));
+  DXHUB_RETURN_IF_ERROR(p.string("app_key", pc.app_key, true));
+  DXHUB_RETURN_IF_ERROR(p.string("signature_method", method));
+  auto parsed = protocol::parse_signature_method(method);
+  if (!parsed) return p.error("signature_method", parsed.status().message());
+  pc.method = *parsed;
+  DXHUB_RETURN_IF_ERROR(p.integer("connect_timeout_ms", pc.connect_timeout_ms, 1, 600000));
+  DXHUB_RETURN_IF_ERROR(p.integer("request_timeout_ms", pc.request_timeout_ms, 1, 3600000));
+  DXHUB_RETURN_IF_ERROR(p.integer("max_attempts", pc.max_attempts, 1, 100));
+  DXHUB_RETURN_IF_ERROR(p.integer("backoff_initial_ms", pc.backoff_initial_ms, 0, 600000));
+  DXHUB_RETURN_IF_ERROR(p.integer("backoff_max_ms", pc.backoff_max_ms, 0, 3600000));
+  DXHUB_RETURN_IF_ERROR(load_secret(province, base_dir, origin, pc.app_secret));
+
+  const nlohmann::json& sync = doc.contains("sync") ? doc["sync"] : kEmpty;
+  Reader s(sync, "sync.", origin);
+  DXHUB_RETURN_IF_ERROR(s.integer("batch_rows", cfg.sync.batch_rows, 1, 10'000'000));
+  DXHUB_RETURN_IF_ERROR(s.integer("block_bytes", cfg.sync.block_bytes, 1024, 64 * 1024 * 1024));
+  DXHUB_RETURN_IF_ERROR(s.string("codec", cfg.sync.codec));
+  if (auto codec = avro::parse_codec(cfg.sync.codec); !codec) return s.error("codec", codec.status().message());
+
+  if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
+    return config_error(origin + ": plugins must be an array of {name, path, settings}");
+  }
+  for (size_t i = 0; i < doc["plugins"].size(); ++i) {
+    const auto& entry = doc["plugins"][i];
+    std::string where = "plugins[" + std::to_string(i) + "].";
+    if (!entry.is_object()) return config_error(origin + ": " + where + " must be an object");
+    Reader r(entry, where, origin);
+    PluginConfig plugin;
+    DXHUB_RETURN_IF_ERROR(r.string("name", plugin.name, true));
+    DXHUB_RETURN_IF_ERROR(r.string("path", plugin.path, true));
+    plugin.path = resolve(base_dir, plugin.path);
+    plugin.settings = entry.value("settings", nlohmann::json::object());
+    if (!plugin.settings.is_object()) return r.error("settings", "must be an object");
+    // Settings that name files are relative to the config file too.
+    for (auto& [key, value] : plugin.settings.items()) {
+      if (value.is_string() && (key.ends_with("_db") || key.ends_with("_path") || key.ends_with("_dir"))) {
+        value = resolve(base_dir, value.get<std::string>());
+      }
+    }
+    if (entry.contains("enabled") && entry["enabled"].is_boolean() && !entry["enabled"].get<bool>()) continue;
+    cfg.plugins.push_back(std::move(plugin));
+  }
+  return cfg;
+}
+
+Expected<HubConfig> load_hub_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return config_error("cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false, /*comments=*/true);
+  if (doc.is_discarded()) return config_error(path + ": not valid JSON");
+  std::string base = fs::absolute(path).parent_path().string();
+  return hub_config_from_json(doc, base, path);
+}
+
+}  // namespace dxhub

@@ -1,0 +1,70 @@
+// The sync engine: for each resource, read rows through its connector, map
+// them to Avro, write Object Container Files, spool each batch together with
+// the cursor advance that produced it, and deliver the spool to the province
+// on a second thread while reading goes on. A batch leaves the spool only
+// when the province's receipt for it is recorded.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/common/status.h"
+#include "core/engine/hub_config.h"
+#include "core/plugin/plugin_host.h"
+
+namespace dxhub {
+
+struct ResourceResult {
+  std::string plugin;
+  std::string resource;
+  int64_t rows_read = 0;
+  int64_t rows_spooled = 0;
+  int64_t dead_letters = 0;
+  int64_t batches_spooled = 0;
+  int64_t batches_delivered = 0;  // receipts recorded in this run
+  int64_t rows_delivered = 0;
+  int64_t batches_pending = 0;    // still in the outbox after the run
+  Status read_status;             // config / source errors
+  Status delivery_status;         // delivery errors
+
+  bool ok() const { return read_status.is_ok() && delivery_status.is_ok(); }
+};
+
+// Process exit codes: distinct per failure kind so schedulers can react.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitInternal = 1,
+  kExitConfig = 2,    // configuration, plugin, schema or mapping problem
+  kExitSource = 3,    // a source could not be read
+  kExitDelivery = 4,  // the province could not be reached or refused a batch
+};
+
+struct RunSummary {
+  int64_t run_id = 0;
+  std::vector<ResourceResult> resources;
+  std::vector<Status> errors;  // errors not tied to one resource (plugin loading, state)
+  double elapsed_seconds = 0;
+
+  int exit_code() const;
+  nlohmann::json to_json() const;
+  std::string to_text() const;
+};
+
+class SyncEngine {
+ public:
+  SyncEngine(const HubConfig& config, PluginHost& host) : config_(config), host_(host) {}
+
+  // Syncs `only` (resource ids, or "plugin/resource"), or every declared
+  // resource when empty. Failures of one resource do not stop the others.
+  RunSummary run(const std::vector<std::string>& only, std::vector<Status> load_errors = {});
+
+ private:
+  ResourceResult sync_resource(const ResourceSpec& spec);
+
+  const HubConfig& config_;
+  PluginHost& host_;
+};
+
+}  // namespace dxhub

@@ -1,0 +1,462 @@
+#include "core/mapping/record_mapper.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace dxhub {
+
+namespace {
+
+using mapping::TargetType;
+
+constexpr const char* kDefaultDateLayout = "YYYY-MM-DD";
+constexpr const char* kDefaultTimestampLayout = "YYYY-MM-DD HH:MM:SS";
+constexpr size_t kQuotedValueLimit = 64;
+
+bool is_time_type(TargetType t) {
+  return t == TargetType::kDate || t == TargetType::kTimestampMillis || t == TargetType::kTimestampMicros;
+}
+
+// The value as it appears in error messages: text quoted and cut short,
+// bytes that are not printable UTF-8 shown as \xNN.
+std::string quote(const FieldValue& v) {
+  switch (v.type) {
+    case FieldValue::Type::kNull: return "NULL";
+    case FieldValue::Type::kInt: return std::to_string(v.i);
+    case FieldValue::Type::kReal: {
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.d);
+      return ec == std::errc() ? std::string(buf, end) : "a real number";
+    }
+    case FieldValue::Type::kBlob: return "a blob of " + std::to_string(v.s.size()) + " bytes";
+    case FieldValue::Type::kText: break;
+  }
+  std::string out = "'";
+  const std::string_view text = v.s.substr(0, kQuotedValueLimit);
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (i + len <= text.size() && c >= 0x20 && c != 0x7F && mapping::is_valid_utf8(text.substr(i, len))) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+      ++i;
+    }
+  }
+  out += v.s.size() > kQuotedValueLimit ? "'..." : "'";
+  return out;
+}
+
+// Decimal text of `v` into buf (NUL-terminated); returns its length.
+size_t render_integer(int64_t v, char (&buf)[24]) {
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, v);
+  *end = '\0';
+  return static_cast<size_t>(end - buf);
+}
+
+}  // namespace
+
+Expected<RecordMapper> RecordMapper::load(const std::string& mapping_path, const avro::Schema& schema) {
+  DXHUB_ASSIGN_OR_RETURN(mapping::MappingSpec spec, mapping::load_mapping_spec(mapping_path));
+  return build(spec, schema);
+}
+
+Expected<RecordMapper> RecordMapper::build(const mapping::MappingSpec& spec, const avro::Schema& schema) {
+  const std::string where = "mapping " + spec.origin;
+  auto described = mapping::describe_record_fields(schema);
+  if (!described) return described.status().with_context(where);
+  const std::vector<mapping::SchemaField>& schema_fields = *described;
+
+  RecordMapper m;
+  m.origin_ = spec.origin;
+  m.resource_ = spec.resource;
+  m.primary_key_ = spec.primary_key;
+  std::vector<bool> mapped(schema_fields.size(), false);
+  bool needs_timezone = false;
+
+  for (const mapping::FieldMapping& fm : spec.fields) {
+    const std::string at = where + ": field " + fm.field;
+    const auto sf = std::find_if(schema_fields.begin(), schema_fields.end(),
+                                 [&](const mapping::SchemaField& f) { return f.name == fm.field; });
+    if (sf == schema_fields.end()) return config_error(at + ": not in schema " + schema.full_name());
+    if (mapped[static_cast<size_t>(sf->index)]) return config_error(at + ": mapped twice");
+    mapped[static_cast<size_t>(sf->index)] = true;
+
+    FieldPlan plan;
+    plan.field = fm.field;
+    plan.column = fm.column;
+    plan.field_index = sf->index;
+    plan.type = sf->type;
+    plan.nullable = sf->nullable;
+    plan.null_branch = sf->null_branch;
+    plan.value_branch = sf->value_branch;
+    // An empty string is a value for text targets; for others it means "no value".
+    plan.empty_text_is_null = sf->nullable && sf->type != TargetType::kString && sf->type != TargetType::kBytes;
+    const auto column = std::find(m.source_columns_.begin(), m.source_columns_.end(), fm.column);
+    plan.column_slot = static_cast<size_t>(column - m.source_columns_.begin());
+    if (column == m.source_columns_.end()) m.source_columns_.push_back(fm.column);
+
+    if (!fm.codes.empty()) {
+      if (sf->type != TargetType::kEnum && sf->type != TargetType::kString) {
+        return config_error(at + ": codes need an enum or string field, not " +
+                            mapping::target_type_name(sf->type));
+      }
+      plan.has_codes = true;
+      for (const auto& [code, target] : fm.codes) {
+        LookupTarget lookup;
+        if (sf->type == TargetType::kEnum) {
+          const auto symbol = std::find(sf->symbols.begin(), sf->symbols.end(), target);
+          if (symbol == sf->symbols.end()) {
+            std::string symbols;
+            for (const auto& s : sf->symbols) symbols += (symbols.empty() ? "" : ", ") + s;
+            return config_error(at + ": code '" + code + "' maps to '" + target +
+                                "', which is not a symbol of the enum (" + symbols + ")");
+          }
+          lookup.symbol = static_cast<int>(symbol - sf->symbols.begin());
+        } else {
+          lookup.text = target;
+        }
+        plan.lookup.emplace(code, std::move(lookup));
+      }
+    } else if (sf->type == TargetType::kEnum) {
+      for (size_t s = 0; s < sf->symbols.size(); ++s) {
+        plan.lookup.emplace(sf->symbols[s], LookupTarget{static_cast<int>(s), {}});
+      }
+    }
+
+    if (fm.format && !is_time_type(sf->type)) {
+      return config_error(at + ": \"format\" applies to date and timestamp fields, not " +
+                          mapping::target_type_name(sf->type));
+    }
+    if (is_time_type(sf->type)) {
+      const bool with_time = sf->type != TargetType::kDate;
+      const std::string pattern = fm.format ? *fm.format : with_time ? kDefaultTimestampLayout : kDefaultDateLayout;
+      auto layout = mapping::TimeLayout::compile(pattern, with_time);
+      if (!layout) return layout.status().with_context(at);
+      plan.layout = std::move(*layout);
+      needs_timezone = needs_timezone || with_time;
+    }
+    m.fields_.push_back(std::move(plan));
+  }
+
+  if (spec.source_timezone) {
+    auto offset = mapping::parse_utc_offset(*spec.source_timezone);
+    if (!offset) return offset.status().with_context(where);
+    m.utc_offset_seconds_ = *offset;
+  } else if (needs_timezone) {
+    return config_error(where + ": \"source_timezone\" is required to read text timestamps");
+  }
+
+  for (const mapping::SchemaField& sf : schema_fields) {
+    if (mapped[static_cast<size_t>(sf.index)]) continue;
+    if (!sf.nullable && !sf.default_value) {
+      return config_error(where + ": field " + sf.name + " of schema " + schema.full_name() +
+                          " is not mapped and is neither nullable nor has a default");
+    }
+    DefaultPlan plan;
+    plan.field_index = sf.index;
+    plan.type = sf.type;
+    if (sf.default_value) {
+      plan.value = *sf.default_value;
+    } else {
+      plan.value.is_null = true;  // nullable without a default: null
+    }
+    if (sf.nullable) plan.branch = plan.value.is_null ? sf.null_branch : sf.value_branch;
+    m.defaults_.push_back(std::move(plan));
+  }
+
+  const auto key = std::find_if(m.fields_.begin(), m.fields_.end(),
+                                [&](const FieldPlan& p) { return p.field == spec.primary_key; });
+  if (key == m.fields_.end()) {
+    return config_error(where + ": primary_key " + spec.primary_key + " is not a mapped field");
+  }
+  if (key->type != TargetType::kString && key->type != TargetType::kInt && key->type != TargetType::kLong) {
+    return config_error(where + ": primary_key " + spec.primary_key + " must be a string, int or long field, not " +
+                        mapping::target_type_name(key->type));
+  }
+  return m;
+}
+
+Status RecordMapper::bind(const std::vector<std::string>& connector_columns) {
+  std::vector<size_t> positions(source_columns_.size());
+  for (size_t slot = 0; slot < source_columns_.size(); ++slot) {
+    const auto it = std::find(connector_columns.begin(), connector_columns.end(), source_columns_[slot]);
+    if (it == connector_columns.end()) {
+      std::string available;
+      for (const auto& c : connector_columns) available += (available.empty() ? "" : ", ") + c;
+      return config_error("mapping " + origin_ + ": column " + source_columns_[slot] +
+                          " is not among the source columns (" + available + ")");
+    }
+    positions[slot] = static_cast<size_t>(it - connector_columns.begin());
+  }
+  row_width_ = 0;
+  for (FieldPlan& plan : fields_) {
+    plan.row_position = positions[plan.column_slot];
+    row_width_ = std::max(row_width_, plan.row_position + 1);
+  }
+  connector_columns_ = connector_columns;
+  bound_ = true;
+  return Status::ok();
+}
+
+Status RecordMapper::map(const RowView& row, avro_value_t* record) const {
+  if (!bound_) return internal_error("mapping " + origin_ + ": map() called before bind()");
+  if (row.count < row_width_) {
+    return data_error("the row has " + std::to_string(row.count) + " values, the mapping reads " +
+                      std::to_string(row_width_));
+  }
+  for (const FieldPlan& plan : fields_) {
+    avro_value_t field;
+    if (int rc = avro_value_get_by_index(record, static_cast<size_t>(plan.field_index), &field, nullptr); rc != 0) {
+      return avro_error(plan, rc);
+    }
+    DXHUB_RETURN_IF_ERROR(set_field(plan, row[plan.row_position], &field));
+  }
+  for (const DefaultPlan& plan : defaults_) {
+    avro_value_t field;
+    if (avro_value_get_by_index(record, static_cast<size_t>(plan.field_index), &field, nullptr) != 0) {
+      return internal_error("mapping " + origin_ + ": the record does not match the schema");
+    }
+    DXHUB_RETURN_IF_ERROR(set_default(plan, &field));
+  }
+  return Status::ok();
+}
+
+Status RecordMapper::set_field(const FieldPlan& plan, const FieldValue& value, avro_value_t* field) const {
+  const bool is_null =
+      value.is_null() || (plan.empty_text_is_null && value.type == FieldValue::Type::kText && value.s.empty());
+  if (!plan.nullable) {
+    if (is_null) return field_error(plan, value, "is not allowed: the field is not nullable");
+    return set_value(plan, value, field);
+  }
+  avro_value_t branch;
+  if (int rc = avro_value_set_branch(field, is_null ? plan.null_branch : plan.value_branch, &branch); rc != 0) {
+    return avro_error(plan, rc);
+  }
+  if (is_null) {
+    if (int rc = avro_value_set_null(&branch); rc != 0) return avro_error(plan, rc);
+    return Status::ok();
+  }
+  return set_value(plan, value, &branch);
+}
+
+Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const {
+  using Type = FieldValue::Type;
+  int rc = 0;
+  switch (plan.type) {
+    case TargetType::kString: {
+      if (plan.has_codes) return set_lookup(plan, value, target);
+      if (value.type == Type::kText || value.type == Type::kBlob) {
+        if (!mapping::is_valid_utf8(value.s)) return field_error(plan, value, "is not valid UTF-8");
+        if (value.s.empty()) {
+          rc = avro_value_set_string_len(target, "", 1);
+        } else if (value.s.data()[value.s.size()] != '\0') {
+          return internal_error("mapping " + origin_ + ": column " + plan.column +
+                                ": the connector passed text without its terminating NUL");
+        } else {
+          rc = avro_value_set_string_len(target, value.s.data(), value.s.size() + 1);  // len counts the NUL
+        }
+      } else if (value.type == Type::kInt) {
+        char buf[24];
+        const size_t len = render_integer(value.i, buf);
+        rc = avro_value_set_string_len(target, buf, len + 1);
+      } else {  // kReal: shortest text that reads back the same
+        char buf[40];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, value.d);
+        if (ec != std::errc()) return field_error(plan, value, "cannot be rendered as text");
+        *end = '\0';
+        rc = avro_value_set_string_len(target, buf, static_cast<size_t>(end - buf) + 1);
+      }
+      break;
+    }
+    case TargetType::kBytes:
+      if (value.type != Type::kText && value.type != Type::kBlob) return field_error(plan, value, "is not bytes");
+      rc = avro_value_set_bytes(target, const_cast<char*>(value.s.data()), value.s.size());
+      break;
+    case TargetType::kInt:
+    case TargetType::kLong: {
+      int64_t v = 0;
+      if (value.type == Type::kInt) {
+        v = value.i;
+      } else if (value.type == Type::kText) {
+        if (!mapping::parse_int64(value.s, v)) return field_error(plan, value, "is not an integer");
+      } else if (value.type == Type::kReal && std::isfinite(value.d) && std::trunc(value.d) == value.d &&
+                 std::fabs(value.d) < 9.2e18) {
+        v = static_cast<int64_t>(value.d);
+      } else {
+        return field_error(plan, value, "is not an integer");
+      }
+      if (plan.type == TargetType::kInt) {
+        if (v < INT32_MIN || v > INT32_MAX) return field_error(plan, value, "is out of range for int");
+        rc = avro_value_set_int(target, static_cast<int32_t>(v));
+      } else {
+        rc = avro_value_set_long(target, v);
+      }
+      break;
+    }
+    case TargetType::kFloat:
+    case TargetType::kDouble: {
+      double v = 0;
+      if (value.type == Type::kInt) {
+        v = static_cast<double>(value.i);
+      } else if (value.type == Type::kReal && std::isfinite(value.d)) {
+        v = value.d;
+      } else if (value.type != Type::kText || !mapping::parse_double(value.s, v)) {
+        return field_error(plan, value, "is not a finite number");
+      }
+      if (plan.type == TargetType::kFloat) {
+        if (std::fabs(v) > FLT_MAX) return field_error(plan, value, "is out of range for float");
+        rc = avro_value_set_float(target, static_cast<float>(v));
+      } else {
+        rc = avro_value_set_double(target, v);
+      }
+      break;
+    }
+    case TargetType::kBoolean: {
+      bool v = false;
+      if (value.type == Type::kInt && (value.i == 0 || value.i == 1)) {
+        v = value.i == 1;
+      } else if (value.type != Type::kText || !mapping::parse_bool(value.s, v)) {
+        return field_error(plan, value, "is not a boolean (true/false/1/0)");
+      }
+      rc = avro_value_set_boolean(target, v ? 1 : 0);
+      break;
+    }
+    case TargetType::kEnum:
+      return set_lookup(plan, value, target);
+    case TargetType::kDate: {
+      int32_t days = 0;
+      if (value.type == Type::kInt) {
+        if (value.i < INT32_MIN || value.i > INT32_MAX) return field_error(plan, value, "is out of range for a date");
+        days = static_cast<int32_t>(value.i);
+      } else if (value.type != Type::kText || !plan.layout.parse_days(value.s, days)) {
+        return field_error(plan, value, "is not a valid date (" + plan.layout.pattern() + ")");
+      }
+      rc = avro_value_set_int(target, days);
+      break;
+    }
+    case TargetType::kTimestampMillis:
+    case TargetType::kTimestampMicros: {
+      const int64_t per_second = plan.type == TargetType::kTimestampMillis ? 1000 : 1000000;
+      int64_t v = 0;
+      if (value.type == Type::kInt) {
+        v = value.i;  // already epoch ms (or us)
+      } else {
+        int64_t local_seconds = 0;
+        if (value.type != Type::kText || !plan.layout.parse_seconds(value.s, local_seconds)) {
+          return field_error(plan, value, "is not a valid timestamp (" + plan.layout.pattern() + ")");
+        }
+        v = (local_seconds - utc_offset_seconds_) * per_second;
+      }
+      rc = avro_value_set_long(target, v);
+      break;
+    }
+  }
+  return rc == 0 ? Status::ok() : avro_error(plan, rc);
+}
+
+Status RecordMapper::set_lookup(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const {
+  std::string_view key;
+  char buf[24];
+  if (value.type == FieldValue::Type::kText) {
+    key = value.s;
+  } else if (value.type == FieldValue::Type::kInt) {
+    key = std::string_view(buf, render_integer(value.i, buf));
+  } else {
+    return field_error(plan, value, plan.has_codes ? "is not a code" : "is not an enum symbol");
+  }
+  const auto it = plan.lookup.find(key);
+  if (it == plan.lookup.end()) {
+    return field_error(plan, value, plan.has_codes ? "is not in the code table" : "is not a symbol of the enum");
+  }
+  const int rc = plan.type == TargetType::kEnum
+                     ? avro_value_set_enum(target, it->second.symbol)
+                     : avro_value_set_string_len(target, it->second.text.c_str(), it->second.text.size() + 1);
+  return rc == 0 ? Status::ok() : avro_error(plan, rc);
+}
+
+Status RecordMapper::set_default(const DefaultPlan& plan, avro_value_t* field) {
+  avro_value_t branch;
+  avro_value_t* target = field;
+  int rc = 0;
+  if (plan.branch >= 0) {
+    if ((rc = avro_value_set_branch(field, plan.branch, &branch)) != 0) {
+      return internal_error("cannot select the default branch of field " + std::to_string(plan.field_index));
+    }
+    target = &branch;
+  }
+  const mapping::FieldDefault& d = plan.value;
+  if (d.is_null) {
+    rc = avro_value_set_null(target);
+  } else {
+    switch (plan.type) {
+      case TargetType::kString: rc = avro_value_set_string_len(target, d.text.c_str(), d.text.size() + 1); break;
+      case TargetType::kBytes:
+        rc = avro_value_set_bytes(target, const_cast<char*>(d.text.data()), d.text.size());
+        break;
+      case TargetType::kInt:
+      case TargetType::kDate: rc = avro_value_set_int(target, static_cast<int32_t>(d.integer)); break;
+      case TargetType::kLong:
+      case TargetType::kTimestampMillis:
+      case TargetType::kTimestampMicros: rc = avro_value_set_long(target, d.integer); break;
+      case TargetType::kFloat: rc = avro_value_set_float(target, static_cast<float>(d.real)); break;
+      case TargetType::kDouble: rc = avro_value_set_double(target, d.real); break;
+      case TargetType::kBoolean: rc = avro_value_set_boolean(target, static_cast<int>(d.integer)); break;
+      case TargetType::kEnum: rc = avro_value_set_enum(target, static_cast<int>(d.integer)); break;
+    }
+  }
+  if (rc != 0) return internal_error("cannot set the default of field " + std::to_string(plan.field_index));
+  return Status::ok();
+}
+
+Status RecordMapper::field_error(const FieldPlan& plan, const FieldValue& value, std::string_view problem) {
+  return data_error("field " + plan.field + " (column " + plan.column + "): " + quote(value) + " " +
+                    std::string(problem));
+}
+
+Status RecordMapper::avro_error(const FieldPlan& plan, int rc) {
+  // avro_strerror() is a shared, never-cleared buffer: report the code only.
+  return internal_error("field " + plan.field + ": avro-c refused the value (error " + std::to_string(rc) +
+                        "); does the record match the schema?");
+}
+
+std::string RecordMapper::source_key(const RowView& row) const {
+  for (const FieldPlan& plan : fields_) {
+    if (plan.field != primary_key_ || !bound_ || plan.row_position >= row.count) continue;
+    const FieldValue& v = row[plan.row_position];
+    if (v.type == FieldValue::Type::kInt) return std::to_string(v.i);
+    if (v.type == FieldValue::Type::kText) return std::string(v.s);
+  }
+  return {};
+}
+
+std::string RecordMapper::row_to_json(const RowView& row) const {
+  nlohmann::ordered_json object = nlohmann::ordered_json::object();
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < row.count; ++i) {
+    const std::string name = i < connector_columns_.size() ? connector_columns_[i] : "#" + std::to_string(i);
+    const FieldValue& v = row[i];
+    switch (v.type) {
+      case FieldValue::Type::kNull: object[name] = nullptr; break;
+      case FieldValue::Type::kInt: object[name] = v.i; break;
+      case FieldValue::Type::kReal: object[name] = v.d; break;  // NaN/Inf dump as null
+      case FieldValue::Type::kText: object[name] = std::string(v.s); break;
+      case FieldValue::Type::kBlob: {
+        std::string hex = "0x";
+        for (unsigned char c : v.s) hex += {kHex[c >> 4], kHex[c & 15]};
+        object[name] = std::move(hex);
+        break;
+      }
+    }
+  }
+  return object.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace dxhub

@@ -1,0 +1,27 @@
+// The province's JSON envelope: {"code":0,"message":"ok","data":{...}} on
+// success, {"code":"SOME_CODE","message":"..."} with a 4xx status on refusal.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace dxhub::province {
+
+// A refusal: HTTP status, machine-readable code, human text.
+struct ApiError {
+  unsigned http_status = 400;
+  std::string code;
+  std::string message;
+};
+
+struct ApiResponse {
+  unsigned http_status = 200;
+  std::string body;   // JSON text
+  std::string allow;  // "Allow" header value for 405, empty otherwise
+};
+
+ApiResponse ok_response(const nlohmann::json& data);
+ApiResponse error_response(const ApiError& error);
+
+}  // namespace dxhub::province

@@ -1,0 +1,296 @@
+#include "sandbox/province/province_api.h"
+
+#include <charconv>
+#include <exception>
+#include <map>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "core/protocol/signing.h"
+
+namespace dxhub::province {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+ApiResponse fail(unsigned status, std::string code, std::string message) {
+  return error_response({status, std::move(code), std::move(message)});
+}
+
+ApiResponse internal_failure(const Status& status) {
+  spdlog::error("province: {}", status.to_string());
+  return fail(500, "INTERNAL", "internal error: " + status.message());
+}
+
+bool valid_resource(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+bool valid_batch_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<int64_t> parse_int64(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding of one query component ('+' is a space).
+std::optional<std::string> url_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      int hi = hex_value(in[i + 1]);
+      int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
+  std::map<std::string, std::string> params;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto key = url_decode(pair.substr(0, eq));
+    auto value = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key || !value) return std::nullopt;
+    params[*key] = *value;
+  }
+  return params;
+}
+
+std::string_view header(const HttpRequest& request, const char* name) {
+  auto it = request.find(name);
+  if (it == request.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
+// The routes below /api/v1/resources/{resource}.
+enum class Route { kResource, kSchemas, kBatches, kRecords, kUnknown };
+
+}  // namespace
+
+HandledRequest ProvinceApi::handle(const HttpRequest& request) {
+  HandledRequest handled;
+  try {
+    std::string_view target(request.target().data(), request.target().size());
+    size_t question = target.find('?');
+    std::string_view path = target.substr(0, question);
+    std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    const bool is_get = request.method() == http::verb::get;
+    const bool is_post = request.method() == http::verb::post;
+
+    if (path == "/healthz") {
+      if (!is_get) {
+        handled.response = fail(405, "METHOD_NOT_ALLOWED", "use GET");
+        handled.response.allow = "GET";
+        return handled;
+      }
+      handled.response = ok_response({{"status", "up"}});
+      return handled;
+    }
+
+    constexpr std::string_view kPrefix = "/api/v1/resources/";
+    if (path.substr(0, kPrefix.size()) != kPrefix) {
+      handled.response = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
+      return handled;
+    }
+    std::string_view rest = path.substr(kPrefix.size());
+    size_t slash = rest.find('/');
+    std::string resource(rest.substr(0, slash));
+    std::string_view sub = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    Route route = Route::kUnknown;
+    if (sub.empty()) route = Route::kResource;
+    else if (sub == "/schemas") route = Route::kSchemas;
+    else if (sub == "/batches") route = Route::kBatches;
+    else if (sub == "/records") route = Route::kRecords;
+    if (route == Route::kUnknown || resource.empty()) {
+      handled.response = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
+      return handled;
+    }
+    const char* allowed = route == Route::kSchemas ? "POST" : route == Route::kBatches ? "GET, POST" : "GET";
+    bool method_ok = route == Route::kSchemas ? is_post : route == Route::kBatches ? (is_get || is_post) : is_get;
+    if (!method_ok) {
+      handled.response = fail(405, "METHOD_NOT_ALLOWED", std::string("use ") + allowed);
+      handled.response.allow = allowed;
+      return handled;
+    }
+
+    SignedHeaders signed_headers{header(request, protocol::kHeaderAppKey),
+                                 header(request, protocol::kHeaderTimestamp),
+                                 header(request, protocol::kHeaderNonce),
+                                 header(request, protocol::kHeaderSignatureMethod),
+                                 header(request, protocol::kHeaderContentDigest),
+                                 header(request, protocol::kHeaderSignature)};
+    std::string_view method_name(request.method_string().data(), request.method_string().size());
+    if (auto refusal = auth_.verify(method_name, target, signed_headers, request.body(), protocol::now_ms())) {
+      handled.response = error_response(*refusal);
+      return handled;
+    }
+    handled.app_key = signed_headers.app_key;
+
+    if (!valid_resource(resource)) {
+      handled.response = fail(400, "INVALID_RESOURCE", "resource ids are 1-64 characters of [a-z0-9_]");
+      return handled;
+    }
+    switch (route) {
+      case Route::kSchemas: handled.response = register_schema(resource, request); break;
+      case Route::kBatches:
+        handled.response = is_post ? upload_batch(resource, request) : list_batches(resource);
+        break;
+      case Route::kRecords: handled.response = list_records(resource, query); break;
+      case Route::kResource: handled.response = describe_resource(resource); break;
+      case Route::kUnknown: break;
+    }
+  } catch (const std::exception& e) {
+    // Last line of defence (e.g. bad_alloc): a request never takes the server down.
+    handled.response = internal_failure(internal_error(e.what()));
+  }
+  return handled;
+}
+
+ApiResponse ProvinceApi::register_schema(const std::string& resource, const HttpRequest& request) {
+  // Ordered, so the stored schema text keeps the client's attribute order.
+  auto body = nlohmann::ordered_json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object()) return fail(400, "INVALID_JSON", "the body is not a JSON object");
+  auto schema_it = body.find("schema");
+  if (schema_it == body.end() || !(schema_it->is_object() || schema_it->is_string() || schema_it->is_array())) {
+    return fail(400, "INVALID_SCHEMA", "\"schema\" must be a schema JSON object or its text");
+  }
+  auto key_it = body.find("primary_key");
+  if (key_it == body.end() || !key_it->is_string() || key_it->get<std::string>().empty()) {
+    return fail(400, "INVALID_PRIMARY_KEY", "\"primary_key\" must name a field");
+  }
+  std::string name_zh;
+  if (auto it = body.find("name_zh"); it != body.end()) {
+    if (!it->is_string()) return fail(400, "INVALID_JSON", "\"name_zh\" must be a string");
+    name_zh = it->get<std::string>();
+  }
+  std::string schema_text = schema_it->is_string() ? schema_it->get<std::string>() : schema_it->dump();
+  auto schema = avro::Schema::from_json(std::move(schema_text));
+  if (!schema) return fail(400, "INVALID_SCHEMA", schema.status().message());
+  std::string primary_key = key_it->get<std::string>();
+  if (Status s = validate_primary_key(schema->get(), primary_key); !s.is_ok()) {
+    return fail(400, "INVALID_PRIMARY_KEY", s.message());
+  }
+  auto registered = store_.register_schema(resource, *schema, primary_key, name_zh);
+  if (!registered) return internal_failure(registered.status());
+  if (registered->primary_key_conflict) {
+    return fail(409, "SCHEMA_CONFLICT", "this schema is registered with primary key '" +
+                                            registered->primary_key + "'");
+  }
+  return ok_response({{"resource", resource},
+                      {"fingerprint", registered->fingerprint},
+                      {"version", registered->version},
+                      {"created", registered->created}});
+}
+
+ApiResponse ProvinceApi::upload_batch(const std::string& resource, const HttpRequest& request) {
+  std::string_view content_type = header(request, "Content-Type");
+  if (content_type.substr(0, content_type.find(';')) != "application/avro") {
+    return fail(415, "UNSUPPORTED_MEDIA_TYPE", "batches are application/avro");
+  }
+  std::string_view batch_id = header(request, protocol::kHeaderBatchId);
+  if (!valid_batch_id(batch_id)) {
+    return fail(400, "INVALID_BATCH_ID", std::string(protocol::kHeaderBatchId) + " must be 1-128 of [A-Za-z0-9_.-]");
+  }
+  auto sequence = parse_int64(header(request, protocol::kHeaderBatchSeq));
+  if (!sequence) return fail(400, "INVALID_BATCH_SEQ", std::string(protocol::kHeaderBatchSeq) + " must be an integer");
+
+  auto outcome = store_.ingest_batch({resource, batch_id, *sequence, request.body()});
+  if (!outcome) return internal_failure(outcome.status());
+  switch (outcome->kind) {
+    case IngestOutcome::Kind::kStored:
+    case IngestOutcome::Kind::kDuplicate: return ok_response(outcome->receipt.to_json());
+    case IngestOutcome::Kind::kBatchConflict: return fail(409, "BATCH_CONFLICT", outcome->detail);
+    case IngestOutcome::Kind::kSchemaNotRegistered: return fail(409, "SCHEMA_NOT_REGISTERED", outcome->detail);
+    case IngestOutcome::Kind::kInvalidAvro: return fail(400, "INVALID_AVRO", outcome->detail);
+  }
+  return internal_failure(internal_error("unhandled ingest outcome"));
+}
+
+ApiResponse ProvinceApi::list_batches(const std::string& resource) {
+  auto receipts = store_.receipts(resource);
+  if (!receipts) return internal_failure(receipts.status());
+  nlohmann::json list = nlohmann::json::array();
+  for (const Receipt& r : *receipts) list.push_back(r.to_json());
+  return ok_response({{"resource", resource}, {"batches", std::move(list)}});
+}
+
+ApiResponse ProvinceApi::list_records(const std::string& resource, std::string_view query) {
+  auto params = parse_query(query);
+  if (!params) return fail(400, "INVALID_QUERY", "malformed query string");
+  int64_t offset = 0;
+  int64_t limit = 100;
+  if (auto it = params->find("offset"); it != params->end()) {
+    auto v = parse_int64(it->second);
+    if (!v || *v < 0) return fail(400, "INVALID_QUERY", "offset must be a non-negative integer");
+    offset = *v;
+  }
+  if (auto it = params->find("limit"); it != params->end()) {
+    auto v = parse_int64(it->second);
+    if (!v || *v < 1 || *v > kMaxRecordsLimit) {
+      return fail(400, "INVALID_QUERY", "limit must be between 1 and " + std::to_string(kMaxRecordsLimit));
+    }
+    limit = *v;
+  }
+  auto key = params->find("key");
+  const bool by_key = key != params->end();
+  auto page = by_key ? store_.record_by_key(resource, key->second) : store_.records(resource, offset, limit);
+  if (!page) return internal_failure(page.status());
+  if (by_key && page->records.empty()) return fail(404, "RECORD_NOT_FOUND", "no current record with that key");
+  nlohmann::json records = nlohmann::json::array();
+  for (auto& r : page->records) records.push_back(std::move(r));
+  return ok_response({{"resource", resource}, {"count", page->count}, {"records", std::move(records)}});
+}
+
+ApiResponse ProvinceApi::describe_resource(const std::string& resource) {
+  auto summary = store_.summary(resource);
+  if (!summary) return internal_failure(summary.status());
+  if (!*summary) return fail(404, "RESOURCE_NOT_FOUND", "nothing registered or received for " + resource);
+  nlohmann::json schemas = nlohmann::json::array();
+  for (const SchemaInfo& s : (*summary)->schemas) {
+    schemas.push_back({{"version", s.version}, {"fingerprint", s.fingerprint}, {"primary_key", s.primary_key}});
+  }
+  return ok_response({{"resource", resource},
+                      {"records", (*summary)->records},
+                      {"batches", (*summary)->batches},
+                      {"rows_received", (*summary)->rows_received},
+                      {"schemas", std::move(schemas)}});
+}
+
+}  // namespace dxhub::province

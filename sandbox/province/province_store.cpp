@@ -1,0 +1,434 @@
+#include "sandbox/province/province_store.h"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "core/avro/avro_c_reader.h"
+#include "core/protocol/signing.h"
+
+namespace dxhub::province {
+
+namespace {
+
+constexpr const char* kCreateTables = R"sql(
+CREATE TABLE IF NOT EXISTS schemas (
+  resource      TEXT NOT NULL,
+  version       INTEGER NOT NULL,
+  fingerprint   TEXT NOT NULL,
+  primary_key   TEXT NOT NULL,
+  name_zh       TEXT NOT NULL,
+  schema_json   TEXT NOT NULL,
+  registered_at TEXT NOT NULL,
+  PRIMARY KEY (resource, version),
+  UNIQUE (resource, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id         TEXT PRIMARY KEY,
+  receipt_id       TEXT NOT NULL,
+  resource         TEXT NOT NULL,
+  sequence         INTEGER NOT NULL,
+  records_accepted INTEGER NOT NULL,
+  digest           TEXT NOT NULL,
+  fingerprint      TEXT NOT NULL,
+  codec            TEXT NOT NULL,
+  received_at      TEXT NOT NULL,
+  body             BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS batches_by_resource ON batches (resource, sequence);
+-- pk has no declared type so integer keys stay integers (and sort as numbers).
+CREATE TABLE IF NOT EXISTS records (
+  resource    TEXT NOT NULL,
+  pk          NOT NULL,
+  sequence    INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  data        BLOB NOT NULL,
+  PRIMARY KEY (resource, pk)
+) WITHOUT ROWID;
+)sql";
+
+// Later batches (by sequence) win; within one batch, later records win.
+constexpr const char* kUpsertRecord = R"sql(
+INSERT INTO records (resource, pk, sequence, fingerprint, data) VALUES (?1, ?2, ?3, ?4, ?5)
+ON CONFLICT (resource, pk) DO UPDATE
+  SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, data = excluded.data
+  WHERE excluded.sequence >= records.sequence
+)sql";
+
+constexpr const char* kReceiptColumns =
+    "receipt_id, batch_id, resource, sequence, records_accepted, digest, fingerprint, received_at";
+
+Receipt receipt_from_row(const SqliteStmt& s) {
+  Receipt r;
+  r.receipt_id = s.column_text(0);
+  r.batch_id = s.column_text(1);
+  r.resource = s.column_text(2);
+  r.sequence = s.column_int64(3);
+  r.records_accepted = s.column_int64(4);
+  r.digest = s.column_text(5);
+  r.fingerprint = s.column_text(6);
+  r.received_at = s.column_text(7);
+  return r;
+}
+
+std::string iso8601_utc_now() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", text, static_cast<int>(ms % 1000));
+  return out;
+}
+
+std::optional<int64_t> parse_int64(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Per-upload state of the record callback.
+struct IngestState {
+  bool schema_resolved = false;
+  std::string fingerprint;
+  std::optional<PrimaryKeyReader> key_reader;
+  int64_t records = 0;
+  std::optional<IngestOutcome::Kind> refusal;
+  std::string refusal_detail;
+  Status storage_failure;
+};
+
+}  // namespace
+
+nlohmann::json Receipt::to_json() const {
+  return {{"receipt_id", receipt_id}, {"batch_id", batch_id}, {"resource", resource},
+          {"sequence", sequence},     {"records_accepted", records_accepted}, {"digest", digest},
+          {"fingerprint", fingerprint}, {"received_at", received_at}};
+}
+
+Expected<std::unique_ptr<ProvinceStore>> ProvinceStore::open(const std::string& path) {
+  std::unique_ptr<ProvinceStore> store(new ProvinceStore());
+  DXHUB_ASSIGN_OR_RETURN(store->db_, SqliteDb::open(path, SqliteDb::Mode::kReadWriteCreate));
+  DXHUB_RETURN_IF_ERROR(store->init());
+  return store;
+}
+
+Status ProvinceStore::init() {
+  DXHUB_RETURN_IF_ERROR(db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
+  DXHUB_RETURN_IF_ERROR(db_.exec(kCreateTables));
+  DXHUB_ASSIGN_OR_RETURN(upsert_record_, db_.prepare(kUpsertRecord));
+  DXHUB_ASSIGN_OR_RETURN(
+      insert_batch_,
+      db_.prepare("INSERT INTO batches (batch_id, receipt_id, resource, sequence, records_accepted, digest, "
+                  "fingerprint, codec, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+  DXHUB_ASSIGN_OR_RETURN(find_batch_, db_.prepare(std::string("SELECT ") + kReceiptColumns +
+                                                  " FROM batches WHERE batch_id = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(find_schema_,
+                         db_.prepare("SELECT primary_key FROM schemas WHERE resource = ?1 AND fingerprint = ?2"));
+  DXHUB_ASSIGN_OR_RETURN(encoder_, RecordEncoder::create());
+  return Status::ok();
+}
+
+Expected<SchemaRegistration> ProvinceStore::register_schema(std::string_view resource, const avro::Schema& schema,
+                                                            const std::string& primary_key,
+                                                            std::string_view name_zh) {
+  std::lock_guard lock(mutex_);
+  std::string fingerprint = schema.fingerprint_hex();
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  DXHUB_ASSIGN_OR_RETURN(auto find, db_.prepare("SELECT version, primary_key FROM schemas "
+                                                "WHERE resource = ?1 AND fingerprint = ?2"));
+  DXHUB_RETURN_IF_ERROR(find.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(find.bind_text(2, fingerprint));
+  DXHUB_ASSIGN_OR_RETURN(bool found, find.step());
+  SchemaRegistration result;
+  result.fingerprint = fingerprint;
+  if (found) {
+    result.version = find.column_int64(0);
+    result.primary_key = find.column_text(1);
+    result.primary_key_conflict = result.primary_key != primary_key;
+    return result;
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto next, db_.prepare("SELECT coalesce(max(version), 0) + 1 FROM schemas "
+                                                "WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(next.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, next.step());
+  result.version = has_row ? next.column_int64(0) : 1;
+  DXHUB_ASSIGN_OR_RETURN(auto insert, db_.prepare("INSERT INTO schemas (resource, version, fingerprint, "
+                                                  "primary_key, name_zh, schema_json, registered_at) "
+                                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(insert.bind_int64(2, result.version));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(3, fingerprint));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(4, primary_key));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(5, name_zh));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(6, schema.json()));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(7, iso8601_utc_now()));
+  DXHUB_RETURN_IF_ERROR(insert.run());
+  DXHUB_RETURN_IF_ERROR(tx.commit());
+  result.primary_key = primary_key;
+  result.created = true;
+  return result;
+}
+
+Expected<std::optional<Receipt>> ProvinceStore::find_receipt(std::string_view batch_id) {
+  DXHUB_RETURN_IF_ERROR(find_batch_.reset());
+  DXHUB_RETURN_IF_ERROR(find_batch_.bind_text(1, batch_id));
+  DXHUB_ASSIGN_OR_RETURN(bool found, find_batch_.step());
+  std::optional<Receipt> receipt;
+  if (found) receipt = receipt_from_row(find_batch_);
+  DXHUB_RETURN_IF_ERROR(find_batch_.reset());
+  return receipt;
+}
+
+Expected<std::optional<std::string>> ProvinceStore::registered_primary_key(std::string_view resource,
+                                                                          std::string_view fingerprint) {
+  DXHUB_RETURN_IF_ERROR(find_schema_.reset());
+  DXHUB_RETURN_IF_ERROR(find_schema_.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(find_schema_.bind_text(2, fingerprint));
+  DXHUB_ASSIGN_OR_RETURN(bool found, find_schema_.step());
+  std::optional<std::string> key;
+  if (found) key = std::string(find_schema_.column_text(0));
+  DXHUB_RETURN_IF_ERROR(find_schema_.reset());
+  return key;
+}
+
+Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
+  std::string digest = protocol::sha256_hex(upload.body);
+  std::lock_guard lock(mutex_);
+
+  IngestOutcome outcome;
+  DXHUB_ASSIGN_OR_RETURN(auto existing, find_receipt(upload.batch_id));
+  if (existing) {
+    if (existing->digest == digest && existing->resource == upload.resource) {
+      outcome.kind = IngestOutcome::Kind::kDuplicate;
+      outcome.receipt = std::move(*existing);
+    } else {
+      outcome.kind = IngestOutcome::Kind::kBatchConflict;
+      outcome.detail = "batch " + std::string(upload.batch_id) + " was already received with other content";
+    }
+    return outcome;
+  }
+
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  IngestState state;
+
+  // Resolves the schema from the file's header once; refuses unregistered ones.
+  auto resolve_schema = [&](std::string schema_json, avro_schema_t file_schema) -> Status {
+    state.schema_resolved = true;
+    auto parsed = avro::Schema::from_json(std::move(schema_json));
+    if (!parsed) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = "the file's schema does not parse: " + parsed.status().message();
+      return rejected_error(state.refusal_detail);
+    }
+    state.fingerprint = parsed->fingerprint_hex();
+    auto key = registered_primary_key(upload.resource, state.fingerprint);
+    if (!key) {
+      state.storage_failure = key.status();
+      return key.status();
+    }
+    if (!*key) {
+      state.refusal = IngestOutcome::Kind::kSchemaNotRegistered;
+      state.refusal_detail = "schema " + state.fingerprint + " is not registered for resource " +
+                             std::string(upload.resource);
+      return rejected_error(state.refusal_detail);
+    }
+    if (file_schema == nullptr) return Status::ok();
+    auto reader = PrimaryKeyReader::create(file_schema, **key);
+    if (!reader) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = reader.status().message();
+      return rejected_error(state.refusal_detail);
+    }
+    state.key_reader = std::move(*reader);
+    return Status::ok();
+  };
+
+  auto on_record = [&](avro_value_t* record) -> Status {
+    if (!state.schema_resolved) {
+      avro_schema_t file_schema = avro_value_get_schema(record);
+      auto json = schema_json_of(file_schema);
+      if (!json) return json.status();
+      DXHUB_RETURN_IF_ERROR(resolve_schema(std::move(*json), file_schema));
+    }
+    DXHUB_ASSIGN_OR_RETURN(PrimaryKeyValue key, state.key_reader->read(record));
+    DXHUB_ASSIGN_OR_RETURN(std::string_view bytes, encoder_.encode(record));
+    Status s = [&]() -> Status {
+      DXHUB_RETURN_IF_ERROR(upsert_record_.bind_text_static(1, upload.resource));
+      if (key.is_integer) {
+        DXHUB_RETURN_IF_ERROR(upsert_record_.bind_int64(2, key.integer));
+      } else {
+        DXHUB_RETURN_IF_ERROR(upsert_record_.bind_text_static(2, key.text));
+      }
+      DXHUB_RETURN_IF_ERROR(upsert_record_.bind_int64(3, upload.sequence));
+      DXHUB_RETURN_IF_ERROR(upsert_record_.bind_text_static(4, state.fingerprint));
+      DXHUB_RETURN_IF_ERROR(upsert_record_.bind_blob(5, bytes.data(), bytes.size()));
+      DXHUB_RETURN_IF_ERROR(upsert_record_.run());
+      return upsert_record_.reset();
+    }();
+    if (!s.is_ok()) {
+      (void)upsert_record_.reset();
+      state.storage_failure = s;
+      return s;
+    }
+    ++state.records;
+    return Status::ok();
+  };
+
+  auto decoded = avro::read_ocf_with_avro_c(upload.body, on_record);
+  if (!state.storage_failure.is_ok()) return state.storage_failure;
+  if (!decoded && !state.refusal) {
+    state.refusal = IngestOutcome::Kind::kInvalidAvro;
+    state.refusal_detail = decoded.status().message();
+  }
+  if (!state.refusal && !state.schema_resolved) {  // a file without records
+    // Refusals land in `state`; only a storage failure matters here.
+    (void)resolve_schema(decoded->schema_json, nullptr);
+    if (!state.storage_failure.is_ok()) return state.storage_failure;
+  }
+  if (state.refusal) {
+    outcome.kind = *state.refusal;
+    outcome.detail = std::move(state.refusal_detail);
+    return outcome;  // the transaction rolls back
+  }
+
+  Receipt& r = outcome.receipt;
+  r.receipt_id = "rcpt-" + protocol::random_hex(12);
+  r.batch_id = upload.batch_id;
+  r.resource = upload.resource;
+  r.sequence = upload.sequence;
+  r.records_accepted = state.records;
+  r.digest = std::move(digest);
+  r.fingerprint = state.fingerprint;
+  r.received_at = iso8601_utc_now();
+  Status s = [&]() -> Status {
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(1, r.batch_id));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(2, r.receipt_id));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(3, r.resource));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(4, r.sequence));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(5, r.records_accepted));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(6, r.digest));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(7, r.fingerprint));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(8, decoded->codec));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(9, r.received_at));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_blob(10, upload.body.data(), upload.body.size()));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.run());
+    return insert_batch_.reset();
+  }();
+  if (!s.is_ok()) {
+    (void)insert_batch_.reset();
+    return s;
+  }
+  DXHUB_RETURN_IF_ERROR(tx.commit());
+  outcome.kind = IngestOutcome::Kind::kStored;
+  return outcome;
+}
+
+Expected<int64_t> ProvinceStore::count_records(std::string_view resource) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT count(*) FROM records WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+  return has_row ? stmt.column_int64(0) : int64_t{0};
+}
+
+Expected<std::optional<ResourceSummary>> ProvinceStore::summary(std::string_view resource) {
+  std::lock_guard lock(mutex_);
+  ResourceSummary summary;
+  DXHUB_ASSIGN_OR_RETURN(summary.records, count_records(resource));
+  DXHUB_ASSIGN_OR_RETURN(auto batches, db_.prepare("SELECT count(*), coalesce(sum(records_accepted), 0) "
+                                                   "FROM batches WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(batches.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, batches.step());
+  if (has_row) {
+    summary.batches = batches.column_int64(0);
+    summary.rows_received = batches.column_int64(1);
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto schemas, db_.prepare("SELECT version, fingerprint, primary_key FROM schemas "
+                                                   "WHERE resource = ?1 ORDER BY version"));
+  DXHUB_RETURN_IF_ERROR(schemas.bind_text(1, resource));
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool row, schemas.step());
+    if (!row) break;
+    summary.schemas.push_back(
+        {schemas.column_int64(0), std::string(schemas.column_text(1)), std::string(schemas.column_text(2))});
+  }
+  if (summary.schemas.empty() && summary.batches == 0) return std::optional<ResourceSummary>();
+  return std::optional<ResourceSummary>(std::move(summary));
+}
+
+Expected<nlohmann::json> ProvinceStore::decode_stored(std::string_view fingerprint, std::string_view bytes) {
+  auto it = decoding_schemas_.find(fingerprint);
+  if (it == decoding_schemas_.end()) {
+    DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT schema_json FROM schemas WHERE fingerprint = ?1 LIMIT 1"));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, fingerprint));
+    DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
+    if (!found) return internal_error("stored record refers to unknown schema " + std::string(fingerprint));
+    DXHUB_ASSIGN_OR_RETURN(auto schema, avro::Schema::from_json(std::string(stmt.column_text(0))));
+    DXHUB_ASSIGN_OR_RETURN(auto scratch, schema.new_value());
+    it = decoding_schemas_.emplace(std::string(fingerprint), DecodingSchema{std::move(schema), std::move(scratch)})
+             .first;
+  }
+  return record_to_json(it->second.scratch, bytes);
+}
+
+Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit) {
+  std::lock_guard lock(mutex_);
+  RecordPage page;
+  DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT fingerprint, data FROM records WHERE resource = ?1 "
+                                                "ORDER BY pk LIMIT ?2 OFFSET ?3"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, limit));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, offset));
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    DXHUB_ASSIGN_OR_RETURN(auto json, decode_stored(stmt.column_text(0), stmt.column_blob(1)));
+    page.records.push_back(std::move(json));
+  }
+  return page;
+}
+
+Expected<RecordPage> ProvinceStore::record_by_key(std::string_view resource, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  RecordPage page;
+  DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
+  // The key's type follows the schema: try it as an integer too when it is one.
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT fingerprint, data FROM records WHERE resource = ?1 "
+                                                "AND pk IN (?2, ?3) LIMIT 1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(2, key));
+  if (auto integer = parse_int64(key)) {
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, *integer));
+  } else {
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(3, key));
+  }
+  DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
+  if (found) {
+    DXHUB_ASSIGN_OR_RETURN(auto json, decode_stored(stmt.column_text(0), stmt.column_blob(1)));
+    page.records.push_back(std::move(json));
+  }
+  return page;
+}
+
+Expected<std::vector<Receipt>> ProvinceStore::receipts(std::string_view resource) {
+  std::lock_guard lock(mutex_);
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string("SELECT ") + kReceiptColumns +
+                                                " FROM batches WHERE resource = ?1 ORDER BY sequence, received_at"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  std::vector<Receipt> out;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    out.push_back(receipt_from_row(stmt));
+  }
+  return out;
+}
+
+}  // namespace dxhub::province

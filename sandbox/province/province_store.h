@@ -1,0 +1,119 @@
+// The province's own SQLite database: registered schemas (versions per
+// resource), received batches (body blob once, plus the receipt) and the
+// current record per (resource, primary key) as Avro binary, upserted in the
+// same transaction as the batch. Records become JSON only when queried.
+// One mutex serialises all access (one writer, one connection).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/avro/schema.h"
+#include "core/common/sqlite_db.h"
+#include "core/common/status.h"
+#include "sandbox/province/record_codec.h"
+
+namespace dxhub::province {
+
+struct SchemaRegistration {
+  int64_t version = 0;
+  std::string fingerprint;
+  std::string primary_key;
+  bool created = false;              // false: this fingerprint was already registered
+  bool primary_key_conflict = false; // already registered with another primary key
+};
+
+struct SchemaInfo {
+  int64_t version = 0;
+  std::string fingerprint;
+  std::string primary_key;
+};
+
+struct Receipt {
+  std::string receipt_id;
+  std::string batch_id;
+  std::string resource;
+  int64_t sequence = 0;
+  int64_t records_accepted = 0;
+  std::string digest;  // sha256 hex of the body
+  std::string fingerprint;
+  std::string received_at;  // ISO-8601 UTC
+  nlohmann::json to_json() const;
+};
+
+struct BatchUpload {
+  std::string_view resource;
+  std::string_view batch_id;
+  int64_t sequence = 0;
+  std::string_view body;  // an Avro object container file
+};
+
+struct IngestOutcome {
+  enum class Kind { kStored, kDuplicate, kBatchConflict, kSchemaNotRegistered, kInvalidAvro };
+  Kind kind = Kind::kStored;
+  Receipt receipt;     // kStored, kDuplicate
+  std::string detail;  // why, for the refusals
+};
+
+struct ResourceSummary {
+  int64_t records = 0;
+  int64_t batches = 0;
+  int64_t rows_received = 0;
+  std::vector<SchemaInfo> schemas;
+};
+
+struct RecordPage {
+  int64_t count = 0;  // current records of the resource
+  std::vector<nlohmann::json> records;
+};
+
+class ProvinceStore {
+ public:
+  static Expected<std::unique_ptr<ProvinceStore>> open(const std::string& path);
+
+  // The schema is parsed and its primary key validated by the caller.
+  Expected<SchemaRegistration> register_schema(std::string_view resource, const avro::Schema& schema,
+                                               const std::string& primary_key, std::string_view name_zh);
+  // Decodes the file with avro-c and stores it; kIo/kInternal only for local failures.
+  Expected<IngestOutcome> ingest_batch(const BatchUpload& upload);
+
+  // nullopt when nothing was ever registered or received for the resource.
+  Expected<std::optional<ResourceSummary>> summary(std::string_view resource);
+  Expected<RecordPage> records(std::string_view resource, int64_t offset, int64_t limit);
+  // The current record with that key (none or one), and the resource's count.
+  Expected<RecordPage> record_by_key(std::string_view resource, std::string_view key);
+  Expected<std::vector<Receipt>> receipts(std::string_view resource);
+
+ private:
+  struct DecodingSchema {
+    avro::Schema schema;
+    avro::Value scratch;
+  };
+
+  ProvinceStore() = default;
+  Status init();
+  Expected<std::optional<Receipt>> find_receipt(std::string_view batch_id);
+  Expected<std::optional<std::string>> registered_primary_key(std::string_view resource,
+                                                             std::string_view fingerprint);
+  Expected<int64_t> count_records(std::string_view resource);
+  Expected<nlohmann::json> decode_stored(std::string_view fingerprint, std::string_view bytes);
+
+  std::mutex mutex_;
+  SqliteDb db_;
+  SqliteStmt upsert_record_;
+  SqliteStmt insert_batch_;
+  SqliteStmt find_batch_;
+  SqliteStmt find_schema_;
+  RecordEncoder encoder_;
+  std::map<std::string, DecodingSchema, std::less<>> decoding_schemas_;  // by fingerprint
+};
+
+}  // namespace dxhub::province

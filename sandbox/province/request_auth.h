@@ -1,0 +1,54 @@
+// Verifies the province protocol's request signature (core/protocol/signing.h):
+// presence of the headers, known app key, allowed method, replay window,
+// body digest, HMAC in constant time, then the nonce. Secrets never appear
+// in the refusals.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "core/protocol/signing.h"
+#include "sandbox/province/api_error.h"
+#include "sandbox/province/nonce_cache.h"
+
+namespace dxhub::province {
+
+struct AppCredential {
+  std::string secret;
+  std::set<protocol::SignatureMethod> allowed_methods = {protocol::SignatureMethod::kHmacSha256,
+                                                         protocol::SignatureMethod::kHmacSm3};
+};
+
+// The signature headers of one request, as received (empty when absent).
+struct SignedHeaders {
+  std::string_view app_key;
+  std::string_view timestamp;
+  std::string_view nonce;
+  std::string_view signature_method;
+  std::string_view content_digest;
+  std::string_view signature;
+};
+
+class RequestAuthenticator {
+ public:
+  static constexpr size_t kDefaultNonceCapacity = 1'000'000;
+  static constexpr size_t kMaxNonceLength = 128;
+
+  explicit RequestAuthenticator(std::map<std::string, AppCredential> credentials,
+                                size_t nonce_capacity = kDefaultNonceCapacity);
+
+  // nullopt when the request is authentic; otherwise why it is refused.
+  // `target` is the request target as sent (path and query).
+  std::optional<ApiError> verify(std::string_view method, std::string_view target, const SignedHeaders& headers,
+                                 std::string_view body, int64_t now_ms);
+
+ private:
+  std::map<std::string, AppCredential, std::less<>> credentials_;
+  NonceCache nonces_;
+};
+
+}  // namespace dxhub::province

@@ -1,0 +1,358 @@
+// End to end: the real dxhub binary with the real public_security plugin,
+// syncing a generated SQLite source into the mock province on 127.0.0.1,
+// then checking what the province holds against the source, row by row.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/common/sqlite_db.h"
+#include "core/delivery/province_client.h"
+#include "core/protocol/signing.h"
+#include "sandbox/province/province_server.h"
+#include "sandbox/sample/household_generator.h"
+#include "tests/e2e/subprocess.h"
+
+namespace dxhub {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBin = std::string(DXHUB_BINARY_DIR) + "/bin/dxhub";
+const std::string kPlugin = std::string(DXHUB_BINARY_DIR) + "/plugins/libdxhub_public_security.so";
+const std::string kMappings = std::string(DXHUB_SOURCE_DIR) + "/mappings";
+
+// Days since 1970-01-01 of a 'YYYY-MM-DD' text, computed with <chrono>
+// (independently of the hub's own date parser).
+int64_t days_of(const std::string& text) {
+  int y = std::stoi(text.substr(0, 4));
+  unsigned m = static_cast<unsigned>(std::stoi(text.substr(5, 2)));
+  unsigned d = static_cast<unsigned>(std::stoi(text.substr(8, 2)));
+  return std::chrono::sys_days(std::chrono::year(y) / m / d).time_since_epoch().count();
+}
+
+// Epoch millis (UTC) of a 'YYYY-MM-DD HH:MM:SS' Asia/Shanghai (+08:00) text.
+int64_t shanghai_millis(const std::string& text) {
+  int64_t seconds = days_of(text.substr(0, 10)) * 86400 + std::stoi(text.substr(11, 2)) * 3600 +
+                    std::stoi(text.substr(14, 2)) * 60 + std::stoi(text.substr(17, 2));
+  return (seconds - 8 * 3600) * 1000;
+}
+
+// avro-c renders a union value as {"branch": value}; unwrap it.
+json unwrap_union(const json& v) {
+  if (v.is_object() && v.size() == 1) return v.begin().value();
+  return v;
+}
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("dxhub_e2e_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    source_ = (dir_ / "public_security.db").string();
+    app_key_ = "e2e-" + protocol::random_hex(4);
+    secret_ = protocol::random_hex(32);
+    std::ifstream mapping(kMappings + "/public_security/household_population.mapping.json");
+    json m = json::parse(mapping);
+    for (const auto& f : m["fields"]) {
+      if (f.contains("codes")) codes_[f["column"].get<std::string>()] = f["codes"];
+    }
+  }
+
+  void TearDown() override {
+    if (province_) province_->stop();
+    fs::remove_all(dir_);
+  }
+
+  void start_province(uint16_t port = 0) {
+    province::ProvinceConfig cfg;
+    cfg.port = port;
+    cfg.db_path = (dir_ / "province.db").string();
+    cfg.credentials[app_key_] = province::AppCredential{secret_};
+    province_ = std::make_unique<province::ProvinceServer>(cfg);
+    ASSERT_TRUE(province_->start().is_ok());
+    port_ = province_->port();
+  }
+
+  std::string write_config(const json& overrides = json::object()) {
+    json cfg = {{"state_db", (dir_ / "state.db").string()},
+                {"mappings_dir", kMappings},
+                {"log_level", "info"},
+                {"province",
+                 {{"url", "http://127.0.0.1:" + std::to_string(port_)},
+                  {"app_key", app_key_},
+                  {"app_secret_env", "DXHUB_TEST_SECRET"},
+                  {"signature_method", "HMAC-SM3"},
+                  {"max_attempts", 2},
+                  {"backoff_initial_ms", 10},
+                  {"connect_timeout_ms", 2000},
+                  {"request_timeout_ms", 20000}}},
+                {"sync", {{"batch_rows", 3000}, {"codec", "snappy"}}},
+                {"plugins",
+                 {{{"name", "public_security"}, {"path", kPlugin}, {"settings", {{"household_db", source_}}}}}}};
+    cfg.merge_patch(overrides);
+    std::string path = (dir_ / "dxhub.json").string();
+    std::ofstream(path) << cfg.dump(2);
+    return path;
+  }
+
+  testing::ProcessResult dxhub(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {kBin};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = testing::run_process(argv, {{"DXHUB_TEST_SECRET", secret_}}, 300);
+    // The secret must never show up in anything the hub prints.
+    EXPECT_EQ(r.out.find(secret_), std::string::npos);
+    EXPECT_EQ(r.err.find(secret_), std::string::npos);
+    return r;
+  }
+
+  json sync_json(const std::string& config, int expected_exit = 0) {
+    auto r = dxhub({"-c", config, "sync", "--json"});
+    EXPECT_EQ(r.exit_code, expected_exit) << r.err;
+    json j = json::parse(r.out, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
+    return j;
+  }
+
+  ProvinceClient client() {
+    ProvinceConfig pc;
+    pc.base_url = "http://127.0.0.1:" + std::to_string(port_);
+    pc.app_key = app_key_;
+    pc.app_secret = secret_;
+    return ProvinceClient(pc);
+  }
+
+  // Every current record the province holds, by id_card.
+  std::map<std::string, json> province_records() {
+    std::map<std::string, json> out;
+    auto c = client();
+    for (int offset = 0;; offset += 5000) {
+      auto page = c.get("/api/v1/resources/household_population/records?offset=" + std::to_string(offset) +
+                        "&limit=5000");
+      EXPECT_TRUE(page) << page.status().to_string();
+      if (!page || (*page)["records"].empty()) break;
+      for (const auto& r : (*page)["records"]) out[r["id_card"].get<std::string>()] = r;
+      if (offset > 1'000'000) break;  // bounded
+    }
+    return out;
+  }
+
+  // The source as the province should hold it, by id_card.
+  std::map<std::string, json> expected_records() {
+    std::map<std::string, json> out;
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadOnly);
+    EXPECT_TRUE(db);
+    auto stmt = db->prepare(
+        "SELECT gmsfhm, xm, xb, mz, csrq, hh, yhzgx, hjdz, sspcs, xzjd, qrrq, ryzt, gxsj FROM household_population");
+    EXPECT_TRUE(stmt);
+    for (;;) {
+      auto more = stmt->step();
+      if (!more || !*more) break;
+      auto text = [&](int c) { return std::string(stmt->column_text(c)); };
+      json r = {{"id_card", text(0)},
+                {"name", text(1)},
+                {"gender", codes_["xb"][text(2)]},
+                {"ethnicity", text(3)},
+                {"birth_date", days_of(text(4))},
+                {"household_no", text(5)},
+                {"relation_to_head", text(6)},
+                {"registered_address", text(7)},
+                {"police_station", text(8)},
+                {"township", text(9)},
+                {"move_in_date", stmt->column_is_null(10) ? json(nullptr) : json(days_of(text(10)))},
+                {"status", codes_["ryzt"][text(11)]},
+                {"updated_at", shanghai_millis(text(12))}};
+      out[text(0)] = r;
+    }
+    return out;
+  }
+
+  void expect_province_matches_source() {
+    auto expected = expected_records();
+    auto held = province_records();
+    ASSERT_EQ(held.size(), expected.size());
+    size_t compared = 0;
+    for (const auto& [id, want] : expected) {
+      auto it = held.find(id);
+      ASSERT_NE(it, held.end()) << "province lacks " << id;
+      for (const auto& [field, value] : want.items()) {
+        ASSERT_EQ(unwrap_union(it->second[field]), value) << id << " field " << field;
+      }
+      ++compared;
+    }
+    EXPECT_EQ(compared, expected.size());
+  }
+
+  json province_resource() {
+    auto info = client().get("/api/v1/resources/household_population");
+    EXPECT_TRUE(info) << info.status().to_string();
+    return info ? *info : json();
+  }
+
+  fs::path dir_;
+  std::string source_;
+  std::string app_key_;
+  std::string secret_;
+  uint16_t port_ = 0;
+  std::unique_ptr<province::ProvinceServer> province_;
+  std::map<std::string, json> codes_;
+};
+
+TEST_F(EndToEnd, FullThenIncrementalSyncMovesExactlyTheChangedRows) {
+  sample::HouseholdOptions gen;
+  gen.rows = 10000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  std::string config = write_config();
+
+  json first = sync_json(config);
+  EXPECT_EQ(first["totals"]["rows_read"], 10000);
+  EXPECT_EQ(first["totals"]["rows_delivered"], 10000);
+  EXPECT_EQ(first["totals"]["batches"], 4);  // 3000-row batches
+  EXPECT_EQ(first["totals"]["receipts"], 4);
+  expect_province_matches_source();
+  json info = province_resource();
+  EXPECT_EQ(info["records"], 10000);
+  EXPECT_EQ(info["batches"], 4);
+
+  // Nothing changed: nothing moves.
+  json idle = sync_json(config);
+  EXPECT_EQ(idle["totals"]["rows_read"], 0);
+  EXPECT_EQ(idle["totals"]["batches"], 0);
+
+  sample::HouseholdChanges changes;
+  changes.change = 100;
+  changes.add = 50;
+  changes.timestamp = "2030-01-01 09:30:00";
+  ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
+
+  json second = sync_json(config);
+  EXPECT_EQ(second["totals"]["rows_read"], 150);
+  EXPECT_EQ(second["totals"]["rows_delivered"], 150);
+  expect_province_matches_source();
+  info = province_resource();
+  EXPECT_EQ(info["records"], 10050);
+  EXPECT_EQ(info["rows_received"], 10150);  // only the 150 moved the second time
+
+  auto state = dxhub({"-c", config, "state", "--json"});
+  ASSERT_EQ(state.exit_code, 0) << state.err;
+  json s = json::parse(state.out);
+  EXPECT_TRUE(s["outbox"].empty());
+  ASSERT_EQ(s["delivered"].size(), 1u);
+  EXPECT_EQ(s["delivered"][0]["records"], 10150);
+}
+
+TEST_F(EndToEnd, ProvinceDownKeepsBatchesSpooledForTheNextRun) {
+  sample::HouseholdOptions gen;
+  gen.rows = 2000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  uint16_t port = port_;
+  province_->stop();  // nothing listens there now
+  province_.reset();
+  std::string config = write_config();
+
+  auto down = dxhub({"-c", config, "sync"});
+  EXPECT_EQ(down.exit_code, 4) << down.err;  // delivery failure
+  EXPECT_NE(down.err.find("household_population"), std::string::npos) << down.err;
+  auto state = dxhub({"-c", config, "state", "--json"});
+  json s = json::parse(state.out);
+  ASSERT_EQ(s["outbox"].size(), 1u);
+  EXPECT_EQ(s["outbox"][0]["records"], 2000);  // read and spooled, not lost
+
+  start_province(port);
+  json retry = sync_json(config);
+  EXPECT_EQ(retry["totals"]["rows_read"], 0);  // the cursor had moved with the spool
+  EXPECT_EQ(retry["totals"]["rows_delivered"], 2000);
+  expect_province_matches_source();
+}
+
+TEST_F(EndToEnd, MissingSourceDatabaseIsASourceErrorNamingTheResource) {
+  start_province();
+  std::string config = write_config();  // source_ was never created
+  auto r = dxhub({"-c", config, "sync"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("household_population"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(source_), std::string::npos) << r.err;
+}
+
+TEST_F(EndToEnd, SchemaThatDoesNotParseIsAConfigError) {
+  sample::HouseholdOptions gen;
+  gen.rows = 10;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  fs::path mappings = dir_ / "mappings";
+  fs::copy(kMappings, mappings, fs::copy_options::recursive);
+  std::ofstream(mappings / "public_security" / "household_population.avsc") << "{\"type\": \"record\", \"name\": ";
+  std::string config = write_config({{"mappings_dir", mappings.string()}});
+  auto r = dxhub({"-c", config, "sync"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("household_population"), std::string::npos) << r.err;
+}
+
+TEST_F(EndToEnd, TableWithoutTheCursorColumnIsRefusedByName) {
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWriteCreate);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE household_population(id INTEGER PRIMARY KEY, gmsfhm, xm, xb, mz, csrq, hh, "
+                         "yhzgx, hjdz, sspcs, xzjd, qrrq, ryzt)")
+                    .is_ok());
+  }
+  start_province();
+  std::string config = write_config();
+  auto r = dxhub({"-c", config, "sync"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("gxsj"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("household_population"), std::string::npos) << r.err;
+}
+
+TEST_F(EndToEnd, BadRowsAreDeadLetteredAndTheRestDelivered) {
+  sample::HouseholdOptions gen;
+  gen.rows = 500;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET csrq = '1990-02-30' WHERE id = 7").is_ok());
+    ASSERT_TRUE(db->exec("UPDATE household_population SET xb = '9' WHERE id = 11").is_ok());
+  }
+  start_province();
+  std::string config = write_config();
+  json run = sync_json(config);
+  EXPECT_EQ(run["totals"]["rows_read"], 500);
+  EXPECT_EQ(run["totals"]["rows_delivered"], 498);
+  EXPECT_EQ(run["resources"][0]["dead_letters"], 2);
+  EXPECT_EQ(province_resource()["records"], 498);
+  auto state = dxhub({"-c", config, "state", "--json"});
+  json s = json::parse(state.out);
+  ASSERT_EQ(s["dead_letters"].size(), 1u);
+  EXPECT_EQ(s["dead_letters"][0]["count"], 2);
+}
+
+TEST_F(EndToEnd, PluginsCommandListsTheResource) {
+  start_province();
+  std::string config = write_config();
+  auto r = dxhub({"-c", config, "plugins"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("public_security"), std::string::npos);
+  EXPECT_NE(r.out.find("household_population"), std::string::npos);
+  EXPECT_NE(r.out.find("户籍人口信息"), std::string::npos);
+}
+
+TEST_F(EndToEnd, ConfigWithALiteralSecretIsRefused) {
+  start_province();
+  std::string config = write_config({{"province", {{"app_secret", "do-not-put-me-here"}}}});
+  auto r = dxhub({"-c", config, "sync"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("app_secret"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("do-not-put-me-here"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dxhub
