@@ -83,6 +83,9 @@ Status OcfWriter::append(const avro_value_t* record) {
       return data_error("record is not a value of the writer's schema");
     last_checked_schema_.reset(avro_schema_incref(record_schema));
   }
+  // After append_encoded/append_with the buffer is only as long as its
+  // content; avro-c needs the room in size().
+  if (block_.size() < block_target_) block_.resize(block_target_);
   for (int attempt = 0; attempt < 3; ++attempt) {
     // Below the target, a block only takes what still fits; an empty block
     // takes the whole buffer so an oversized record becomes its own block.
@@ -109,16 +112,44 @@ Status OcfWriter::append(const avro_value_t* record) {
   return data_error("avro-c cannot serialise the record (value does not match the schema)");
 }
 
+Status OcfWriter::append_encoded(std::string_view record_bytes) {
+  if (!started_) return internal_error("OcfWriter::append_encoded before begin()");
+  if (block_used_ > 0 && block_used_ + record_bytes.size() > block_target_) DXHUB_RETURN_IF_ERROR(flush_block());
+  block_.resize(block_used_);
+  block_.append(record_bytes.data(), record_bytes.size());
+  return commit_appended(record_bytes.size());
+}
+
+Status OcfWriter::commit_appended(size_t size) {
+  if (block_used_ > 0 && block_used_ + size > block_target_) {
+    // As append() does: the earlier records make a block, the new one
+    // starts the next.
+    DXHUB_RETURN_IF_ERROR(write_block(block_used_, block_records_));
+    block_.erase(0, block_used_);
+    block_used_ = 0;
+    block_records_ = 0;
+  }
+  block_used_ += size;
+  ++block_records_;
+  ++record_count_;
+  if (block_used_ >= block_target_) return flush_block();
+  return Status::ok();
+}
+
 Status OcfWriter::flush_block() {
   if (block_records_ == 0) return Status::ok();
-  DXHUB_RETURN_IF_ERROR(
-      block_codec_.compress(codec_, std::string_view(block_.data(), block_used_), compressed_));
-  append_avro_long(file_, static_cast<int64_t>(block_records_));
+  DXHUB_RETURN_IF_ERROR(write_block(block_used_, block_records_));
+  block_used_ = 0;
+  block_records_ = 0;
+  return Status::ok();
+}
+
+Status OcfWriter::write_block(size_t bytes, size_t records) {
+  DXHUB_RETURN_IF_ERROR(block_codec_.compress(codec_, std::string_view(block_.data(), bytes), compressed_));
+  append_avro_long(file_, static_cast<int64_t>(records));
   append_avro_long(file_, static_cast<int64_t>(compressed_.size()));
   file_.append(compressed_);
   file_.append(reinterpret_cast<const char*>(sync_.data()), sync_.size());
-  block_used_ = 0;
-  block_records_ = 0;
   return Status::ok();
 }
 

@@ -1,7 +1,9 @@
 // Writes Avro Object Container Files into memory. The hub frames the file
 // itself (header, sync marker, blocks, codec) because avro-c's file writer
 // drops logicalType/doc from the header schema, cannot add metadata and
-// reseeds rand(). Records are still serialised by avro-c (avro_value_write).
+// reseeds rand(). Records are serialised either by avro-c (append) or by the
+// caller's own encoder (append_encoded / append_with, e.g.
+// RecordMapper::encode), into the same blocks.
 #pragma once
 
 #include <avro.h>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +57,27 @@ class OcfWriter {
   // allocation per record once the block buffer has grown.
   Status append(const avro_value_t* record);
 
+  // One record already in Avro binary (the bytes avro_value_write would
+  // write for a value of the schema: the caller vouches for them). Same
+  // block and flush behaviour as append(): a record that does not fit the
+  // rest of the block starts the next one.
+  Status append_encoded(std::string_view record_bytes);
+
+  // The same without the copy: `encode(std::string& block)` appends one
+  // record's bytes to the block buffer and returns a Status; when that is
+  // not ok it must leave `block` as it was, and the status is returned.
+  template <typename Encode>
+  Status append_with(Encode&& encode) {
+    if (!started_) return internal_error("OcfWriter::append_with before begin()");
+    block_.resize(block_used_);  // shrinking neither allocates nor writes
+    Status encoded = std::forward<Encode>(encode)(block_);
+    if (!encoded.is_ok()) {
+      block_.resize(block_used_);
+      return encoded;
+    }
+    return commit_appended(block_.size() - block_used_);
+  }
+
   size_t record_count() const { return record_count_; }  // in this file (kept after finish)
   size_t buffered_bytes() const { return file_.size() + block_used_; }  // approx size so far
   const std::array<uint8_t, kSyncBytes>& sync_marker() const { return sync_; }
@@ -64,6 +88,10 @@ class OcfWriter {
 
  private:
   Status flush_block();
+  // Compresses and frames the first `bytes` (holding `records` records) of the block.
+  Status write_block(size_t bytes, size_t records);
+  // Accounts for a record of `size` bytes appended to the block at block_used_.
+  Status commit_appended(size_t size);
 
   std::string schema_json_;
   SchemaPtr schema_;
@@ -73,7 +101,9 @@ class OcfWriter {
   AvroWriterPtr writer_;
   BlockCodec block_codec_;
   std::string file_;        // header + framed blocks so far
-  std::string block_;       // uncompressed records; size() is the capacity
+  // Uncompressed records. append() uses size() as its capacity (avro-c
+  // writes into it); append_encoded/append_with keep size() == block_used_.
+  std::string block_;
   size_t block_used_ = 0;
   size_t block_records_ = 0;
   std::string compressed_;  // scratch for the compressed block

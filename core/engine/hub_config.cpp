@@ -89,6 +89,12 @@ Status load_secret(const nlohmann::json& province, const std::string& base_dir, 
 
 }  // namespace
 
+Expected<RecordEncoder> parse_record_encoder(const std::string& name) {
+  if (name == "compiled") return RecordEncoder::kCompiled;
+  if (name == "avro-c") return RecordEncoder::kAvroC;
+  return config_error("unknown encoder \"" + name + "\" (compiled | avro-c)");
+}
+
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
                                          const std::string& origin) {
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
@@ -129,6 +135,11 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(s.integer("block_bytes", cfg.sync.block_bytes, 1024, 64 * 1024 * 1024));
   DXHUB_RETURN_IF_ERROR(s.string("codec", cfg.sync.codec));
   if (auto codec = avro::parse_codec(cfg.sync.codec); !codec) return s.error("codec", codec.status().message());
+  std::string encoder = "compiled";
+  DXHUB_RETURN_IF_ERROR(s.string("encoder", encoder));
+  auto parsed_encoder = parse_record_encoder(encoder);
+  if (!parsed_encoder) return s.error("encoder", parsed_encoder.status().message());
+  cfg.sync.encoder = *parsed_encoder;
 
   if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
     return config_error(origin + ": plugins must be an array of {name, path, settings}");

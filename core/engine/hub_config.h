@@ -14,10 +14,21 @@
 
 namespace dxhub {
 
+// How records are serialised (sync.encoder):
+//   "compiled" (default): RecordMapper::encode writes Avro binary straight
+//               from the row into the block, bypassing avro-c values;
+//   "avro-c":   RecordMapper::map fills an avro-c generic value, which
+//               avro_value_write serialises (the reference path).
+// Both give the same bytes and the same dead letters; the tests prove it.
+enum class RecordEncoder { kCompiled, kAvroC };
+
+Expected<RecordEncoder> parse_record_encoder(const std::string& name);
+
 struct SyncSettings {
   int64_t batch_rows = 50000;          // rows per spooled batch (one OCF file, one upload)
   std::string codec = "snappy";        // null | deflate | snappy | zstandard
   size_t block_bytes = 256 * 1024;     // uncompressed bytes per Avro block
+  RecordEncoder encoder = RecordEncoder::kCompiled;  // "compiled" | "avro-c", see above
 };
 
 struct HubConfig {

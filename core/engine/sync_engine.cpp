@@ -20,37 +20,50 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Receives rows from the connector: maps each into the reused Avro value and
-// appends it to the open container file; a row that does not map goes to
-// the dead-letter store with its reason and the run goes on.
+// Receives rows from the connector and appends each as a record to the open
+// container file: encoded straight into the writer's block (compiled
+// encoder), or mapped into the reused Avro value for avro-c to serialise. A
+// row that does not map goes to the dead-letter store with its reason and
+// the run goes on.
 class BatchSink final : public RowSink {
  public:
-  BatchSink(const RecordMapper& mapper, avro::Value& value, avro::OcfWriter& writer, ResourceResult& result)
-      : mapper_(mapper), value_(value), writer_(writer), result_(result) {}
+  BatchSink(const RecordMapper& mapper, RecordEncoder encoder, avro::Value& value, avro::OcfWriter& writer,
+            ResourceResult& result)
+      : mapper_(mapper), encoder_(encoder), value_(value), writer_(writer), result_(result) {}
 
   std::vector<DeadLetter> dead_letters;  // of the current chunk
 
   Status on_row(const RowView& row) override {
     ++result_.rows_read;
+    if (encoder_ == RecordEncoder::kCompiled) {
+      Status mapped;
+      Status appended = writer_.append_with([&](std::string& block) { return mapped = mapper_.encode(row, block); });
+      // Only a mapping failure is the row's fault; a writer failure stops the run.
+      if (!mapped.is_ok()) return dead_letter(row, std::move(mapped));
+      return appended;
+    }
     avro_value_reset(value_.get());
     Status mapped = mapper_.map(row, value_.get());
-    if (!mapped.is_ok()) {
-      if (mapped.code() != StatusCode::kData) return mapped;
-      if (++result_.dead_letters <= kLoggedDeadLetters) {
-        spdlog::warn("resource {}: row dead-lettered: {}", result_.resource, mapped.message());
-      }
-      // Kept with the chunk: stored in the same transaction as its cursor advance.
-      dead_letters.push_back(
-          DeadLetter{result_.resource, mapper_.source_key(row), mapped.message(), mapper_.row_to_json(row)});
-      return Status::ok();
-    }
+    if (!mapped.is_ok()) return dead_letter(row, std::move(mapped));
     return writer_.append(value_.get());
   }
 
-
  private:
   static constexpr int64_t kLoggedDeadLetters = 20;
+
+  Status dead_letter(const RowView& row, Status mapped) {
+    if (mapped.code() != StatusCode::kData) return mapped;
+    if (++result_.dead_letters <= kLoggedDeadLetters) {
+      spdlog::warn("resource {}: row dead-lettered: {}", result_.resource, mapped.message());
+    }
+    // Kept with the chunk: stored in the same transaction as its cursor advance.
+    dead_letters.push_back(
+        DeadLetter{result_.resource, mapper_.source_key(row), mapped.message(), mapper_.row_to_json(row)});
+    return Status::ok();
+  }
+
   const RecordMapper& mapper_;
+  RecordEncoder encoder_;
   avro::Value& value_;
   avro::OcfWriter& writer_;
   ResourceResult& result_;
@@ -104,7 +117,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));
     DXHUB_ASSIGN_OR_RETURN(avro::Value value, schema->new_value());
     avro::OcfWriter writer(*schema, *codec, config_.sync.block_bytes);
-    BatchSink sink(*mapper, value, writer, result);
+    BatchSink sink(*mapper, config_.sync.encoder, value, writer, result);
     std::string body;
     for (;;) {
       DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store->next_sequence(resource));

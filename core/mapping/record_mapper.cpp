@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/avro/ocf_writer.h"
+
 namespace dxhub {
 
 namespace {
@@ -55,8 +57,10 @@ std::string quote(const FieldValue& v) {
 }
 
 // Decimal text of `v` into buf (NUL-terminated); returns its length.
-size_t render_integer(int64_t v, char (&buf)[24]) {
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, v);
+template <size_t N>
+size_t render_integer(int64_t v, char (&buf)[N]) {
+  static_assert(N >= 21, "room for INT64_MIN and the NUL");
+  auto [end, ec] = std::to_chars(buf, buf + N - 1, v);
   *end = '\0';
   return static_cast<size_t>(end - buf);
 }
@@ -172,6 +176,28 @@ Expected<RecordMapper> RecordMapper::build(const mapping::MappingSpec& spec, con
     m.defaults_.push_back(std::move(plan));
   }
 
+  // encode() writes the fields in schema order; runs of defaults are
+  // constant, so they are encoded here once.
+  std::vector<int> plan_of_field(schema_fields.size(), -1);
+  for (size_t p = 0; p < m.fields_.size(); ++p) {
+    plan_of_field[static_cast<size_t>(m.fields_[p].field_index)] = static_cast<int>(p);
+  }
+  std::vector<const DefaultPlan*> default_of_field(schema_fields.size(), nullptr);
+  for (const DefaultPlan& d : m.defaults_) default_of_field[static_cast<size_t>(d.field_index)] = &d;
+  for (size_t f = 0; f < schema_fields.size(); ++f) {
+    if (plan_of_field[f] >= 0) {
+      m.encode_steps_.push_back(EncodeStep{plan_of_field[f], {}});
+      continue;
+    }
+    if (m.encode_steps_.empty() || m.encode_steps_.back().field_plan >= 0) m.encode_steps_.push_back(EncodeStep{});
+    std::string& constant = m.encode_steps_.back().constant;
+    const DefaultPlan& d = *default_of_field[f];
+    if (d.branch >= 0) avro::append_avro_long(constant, d.branch);
+    mapping::ConvertedValue value;
+    convert_default(d, value);
+    mapping::append_avro_binary(value, constant);
+  }
+
   const auto key = std::find_if(m.fields_.begin(), m.fields_.end(),
                                 [&](const FieldPlan& p) { return p.field == spec.primary_key; });
   if (key == m.fields_.end()) {
@@ -206,12 +232,17 @@ Status RecordMapper::bind(const std::vector<std::string>& connector_columns) {
   return Status::ok();
 }
 
-Status RecordMapper::map(const RowView& row, avro_value_t* record) const {
+Status RecordMapper::check_row(const RowView& row) const {
   if (!bound_) return internal_error("mapping " + origin_ + ": map() called before bind()");
   if (row.count < row_width_) {
     return data_error("the row has " + std::to_string(row.count) + " values, the mapping reads " +
                       std::to_string(row_width_));
   }
+  return Status::ok();
+}
+
+Status RecordMapper::map(const RowView& row, avro_value_t* record) const {
+  DXHUB_RETURN_IF_ERROR(check_row(row));
   for (const FieldPlan& plan : fields_) {
     avro_value_t field;
     if (int rc = avro_value_get_by_index(record, static_cast<size_t>(plan.field_index), &field, nullptr); rc != 0) {
@@ -229,57 +260,91 @@ Status RecordMapper::map(const RowView& row, avro_value_t* record) const {
   return Status::ok();
 }
 
-Status RecordMapper::set_field(const FieldPlan& plan, const FieldValue& value, avro_value_t* field) const {
-  const bool is_null =
-      value.is_null() || (plan.empty_text_is_null && value.type == FieldValue::Type::kText && value.s.empty());
-  if (!plan.nullable) {
-    if (is_null) return field_error(plan, value, "is not allowed: the field is not nullable");
-    return set_value(plan, value, field);
+Status RecordMapper::encode(const RowView& row, std::string& out) const {
+  DXHUB_RETURN_IF_ERROR(check_row(row));
+  const size_t start = out.size();
+  for (const EncodeStep& step : encode_steps_) {
+    if (step.field_plan < 0) {
+      out.append(step.constant);
+      continue;
+    }
+    const FieldPlan& plan = fields_[static_cast<size_t>(step.field_plan)];
+    mapping::ConvertedValue value;
+    if (!convert(plan, row[plan.row_position], value).is_ok()) {
+      out.resize(start);
+      return first_error(row);
+    }
+    if (plan.nullable) {
+      avro::append_avro_long(out, value.kind == mapping::ConvertedValue::Kind::kNull ? plan.null_branch
+                                                                                          : plan.value_branch);
+    }
+    mapping::append_avro_binary(value, out);
   }
-  avro_value_t branch;
-  if (int rc = avro_value_set_branch(field, is_null ? plan.null_branch : plan.value_branch, &branch); rc != 0) {
-    return avro_error(plan, rc);
-  }
-  if (is_null) {
-    if (int rc = avro_value_set_null(&branch); rc != 0) return avro_error(plan, rc);
-    return Status::ok();
-  }
-  return set_value(plan, value, &branch);
+  return Status::ok();
 }
 
-Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const {
+Status RecordMapper::first_error(const RowView& row) const {
+  // encode() walks the schema's order, map() the mapping's: report the
+  // field map() would have, so both paths dead-letter a row the same way.
+  for (const FieldPlan& plan : fields_) {
+    mapping::ConvertedValue value;
+    DXHUB_RETURN_IF_ERROR(convert(plan, row[plan.row_position], value));
+  }
+  return internal_error("mapping " + origin_ + ": a conversion failed once and then succeeded");
+}
+
+Status RecordMapper::set_field(const FieldPlan& plan, const FieldValue& value, avro_value_t* field) const {
+  mapping::ConvertedValue converted;
+  DXHUB_RETURN_IF_ERROR(convert(plan, value, converted));
+  avro_value_t branch;
+  avro_value_t* target = field;
+  if (plan.nullable) {
+    const bool is_null = converted.kind == mapping::ConvertedValue::Kind::kNull;
+    if (int rc = avro_value_set_branch(field, is_null ? plan.null_branch : plan.value_branch, &branch); rc != 0) {
+      return avro_error(plan, rc);
+    }
+    target = &branch;
+  }
+  const int rc = mapping::set_avro_value(converted, target);
+  return rc == 0 ? Status::ok() : avro_error(plan, rc);
+}
+
+Status RecordMapper::convert(const FieldPlan& plan, const FieldValue& value, mapping::ConvertedValue& out) const {
   using Type = FieldValue::Type;
-  int rc = 0;
+  using Kind = mapping::ConvertedValue::Kind;
+  const bool is_null =
+      value.is_null() || (plan.empty_text_is_null && value.type == Type::kText && value.s.empty());
+  if (is_null) {
+    if (!plan.nullable) return field_error(plan, value, "is not allowed: the field is not nullable");
+    out.kind = Kind::kNull;
+    return Status::ok();
+  }
   switch (plan.type) {
     case TargetType::kString: {
-      if (plan.has_codes) return set_lookup(plan, value, target);
+      if (plan.has_codes) return convert_lookup(plan, value, out);
+      out.kind = Kind::kString;
       if (value.type == Type::kText || value.type == Type::kBlob) {
         if (!mapping::is_valid_utf8(value.s)) return field_error(plan, value, "is not valid UTF-8");
-        if (value.s.empty()) {
-          rc = avro_value_set_string_len(target, "", 1);
-        } else if (value.s.data()[value.s.size()] != '\0') {
+        if (!value.s.empty() && value.s.data()[value.s.size()] != '\0') {
           return internal_error("mapping " + origin_ + ": column " + plan.column +
                                 ": the connector passed text without its terminating NUL");
-        } else {
-          rc = avro_value_set_string_len(target, value.s.data(), value.s.size() + 1);  // len counts the NUL
         }
+        out.text = value.s;
       } else if (value.type == Type::kInt) {
-        char buf[24];
-        const size_t len = render_integer(value.i, buf);
-        rc = avro_value_set_string_len(target, buf, len + 1);
+        out.text = std::string_view(out.digits, render_integer(value.i, out.digits));
       } else {  // kReal: shortest text that reads back the same
-        char buf[40];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, value.d);
+        auto [end, ec] = std::to_chars(out.digits, out.digits + sizeof out.digits - 1, value.d);
         if (ec != std::errc()) return field_error(plan, value, "cannot be rendered as text");
         *end = '\0';
-        rc = avro_value_set_string_len(target, buf, static_cast<size_t>(end - buf) + 1);
+        out.text = std::string_view(out.digits, static_cast<size_t>(end - out.digits));
       }
-      break;
+      return Status::ok();
     }
     case TargetType::kBytes:
       if (value.type != Type::kText && value.type != Type::kBlob) return field_error(plan, value, "is not bytes");
-      rc = avro_value_set_bytes(target, const_cast<char*>(value.s.data()), value.s.size());
-      break;
+      out.kind = Kind::kBytes;
+      out.text = value.s;
+      return Status::ok();
     case TargetType::kInt:
     case TargetType::kLong: {
       int64_t v = 0;
@@ -295,11 +360,12 @@ Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, a
       }
       if (plan.type == TargetType::kInt) {
         if (v < INT32_MIN || v > INT32_MAX) return field_error(plan, value, "is out of range for int");
-        rc = avro_value_set_int(target, static_cast<int32_t>(v));
+        out.kind = Kind::kInt;
       } else {
-        rc = avro_value_set_long(target, v);
+        out.kind = Kind::kLong;
       }
-      break;
+      out.integer = v;
+      return Status::ok();
     }
     case TargetType::kFloat:
     case TargetType::kDouble: {
@@ -313,11 +379,13 @@ Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, a
       }
       if (plan.type == TargetType::kFloat) {
         if (std::fabs(v) > FLT_MAX) return field_error(plan, value, "is out of range for float");
-        rc = avro_value_set_float(target, static_cast<float>(v));
+        out.kind = Kind::kFloat;
+        out.single = static_cast<float>(v);
       } else {
-        rc = avro_value_set_double(target, v);
+        out.kind = Kind::kDouble;
+        out.real = v;
       }
-      break;
+      return Status::ok();
     }
     case TargetType::kBoolean: {
       bool v = false;
@@ -326,11 +394,12 @@ Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, a
       } else if (value.type != Type::kText || !mapping::parse_bool(value.s, v)) {
         return field_error(plan, value, "is not a boolean (true/false/1/0)");
       }
-      rc = avro_value_set_boolean(target, v ? 1 : 0);
-      break;
+      out.kind = Kind::kBoolean;
+      out.integer = v ? 1 : 0;
+      return Status::ok();
     }
     case TargetType::kEnum:
-      return set_lookup(plan, value, target);
+      return convert_lookup(plan, value, out);
     case TargetType::kDate: {
       int32_t days = 0;
       if (value.type == Type::kInt) {
@@ -339,8 +408,9 @@ Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, a
       } else if (value.type != Type::kText || !plan.layout.parse_days(value.s, days)) {
         return field_error(plan, value, "is not a valid date (" + plan.layout.pattern() + ")");
       }
-      rc = avro_value_set_int(target, days);
-      break;
+      out.kind = Kind::kInt;
+      out.integer = days;
+      return Status::ok();
     }
     case TargetType::kTimestampMillis:
     case TargetType::kTimestampMicros: {
@@ -355,14 +425,15 @@ Status RecordMapper::set_value(const FieldPlan& plan, const FieldValue& value, a
         }
         v = (local_seconds - utc_offset_seconds_) * per_second;
       }
-      rc = avro_value_set_long(target, v);
-      break;
+      out.kind = Kind::kLong;
+      out.integer = v;
+      return Status::ok();
     }
   }
-  return rc == 0 ? Status::ok() : avro_error(plan, rc);
+  return internal_error("field " + plan.field + ": unknown target type");
 }
 
-Status RecordMapper::set_lookup(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const {
+Status RecordMapper::convert_lookup(const FieldPlan& plan, const FieldValue& value, mapping::ConvertedValue& out) {
   std::string_view key;
   char buf[24];
   if (value.type == FieldValue::Type::kText) {
@@ -376,43 +447,53 @@ Status RecordMapper::set_lookup(const FieldPlan& plan, const FieldValue& value, 
   if (it == plan.lookup.end()) {
     return field_error(plan, value, plan.has_codes ? "is not in the code table" : "is not a symbol of the enum");
   }
-  const int rc = plan.type == TargetType::kEnum
-                     ? avro_value_set_enum(target, it->second.symbol)
-                     : avro_value_set_string_len(target, it->second.text.c_str(), it->second.text.size() + 1);
-  return rc == 0 ? Status::ok() : avro_error(plan, rc);
+  if (plan.type == TargetType::kEnum) {
+    out.kind = mapping::ConvertedValue::Kind::kEnum;
+    out.integer = it->second.symbol;
+  } else {
+    out.kind = mapping::ConvertedValue::Kind::kString;
+    out.text = it->second.text;  // a std::string: NUL-terminated
+  }
+  return Status::ok();
+}
+
+void RecordMapper::convert_default(const DefaultPlan& plan, mapping::ConvertedValue& out) {
+  using Kind = mapping::ConvertedValue::Kind;
+  const mapping::FieldDefault& d = plan.value;
+  if (d.is_null) {
+    out.kind = Kind::kNull;
+    return;
+  }
+  out.integer = d.integer;
+  switch (plan.type) {
+    case TargetType::kString: out.kind = Kind::kString; out.text = d.text; return;
+    case TargetType::kBytes: out.kind = Kind::kBytes; out.text = d.text; return;
+    case TargetType::kInt:
+    case TargetType::kDate: out.kind = Kind::kInt; out.integer = static_cast<int32_t>(d.integer); return;
+    case TargetType::kLong:
+    case TargetType::kTimestampMillis:
+    case TargetType::kTimestampMicros: out.kind = Kind::kLong; return;
+    case TargetType::kFloat: out.kind = Kind::kFloat; out.single = static_cast<float>(d.real); return;
+    case TargetType::kDouble: out.kind = Kind::kDouble; out.real = d.real; return;
+    case TargetType::kBoolean: out.kind = Kind::kBoolean; return;
+    case TargetType::kEnum: out.kind = Kind::kEnum; return;
+  }
 }
 
 Status RecordMapper::set_default(const DefaultPlan& plan, avro_value_t* field) {
   avro_value_t branch;
   avro_value_t* target = field;
-  int rc = 0;
   if (plan.branch >= 0) {
-    if ((rc = avro_value_set_branch(field, plan.branch, &branch)) != 0) {
+    if (avro_value_set_branch(field, plan.branch, &branch) != 0) {
       return internal_error("cannot select the default branch of field " + std::to_string(plan.field_index));
     }
     target = &branch;
   }
-  const mapping::FieldDefault& d = plan.value;
-  if (d.is_null) {
-    rc = avro_value_set_null(target);
-  } else {
-    switch (plan.type) {
-      case TargetType::kString: rc = avro_value_set_string_len(target, d.text.c_str(), d.text.size() + 1); break;
-      case TargetType::kBytes:
-        rc = avro_value_set_bytes(target, const_cast<char*>(d.text.data()), d.text.size());
-        break;
-      case TargetType::kInt:
-      case TargetType::kDate: rc = avro_value_set_int(target, static_cast<int32_t>(d.integer)); break;
-      case TargetType::kLong:
-      case TargetType::kTimestampMillis:
-      case TargetType::kTimestampMicros: rc = avro_value_set_long(target, d.integer); break;
-      case TargetType::kFloat: rc = avro_value_set_float(target, static_cast<float>(d.real)); break;
-      case TargetType::kDouble: rc = avro_value_set_double(target, d.real); break;
-      case TargetType::kBoolean: rc = avro_value_set_boolean(target, static_cast<int>(d.integer)); break;
-      case TargetType::kEnum: rc = avro_value_set_enum(target, static_cast<int>(d.integer)); break;
-    }
+  mapping::ConvertedValue value;
+  convert_default(plan, value);
+  if (mapping::set_avro_value(value, target) != 0) {
+    return internal_error("cannot set the default of field " + std::to_string(plan.field_index));
   }
-  if (rc != 0) return internal_error("cannot set the default of field " + std::to_string(plan.field_index));
   return Status::ok();
 }
 
@@ -441,7 +522,13 @@ std::string RecordMapper::row_to_json(const RowView& row) const {
   nlohmann::ordered_json object = nlohmann::ordered_json::object();
   static constexpr char kHex[] = "0123456789abcdef";
   for (size_t i = 0; i < row.count; ++i) {
-    const std::string name = i < connector_columns_.size() ? connector_columns_[i] : "#" + std::to_string(i);
+    // Built with append: GCC 12's -O3 misreports operator+ here (-Wrestrict, PR 105329).
+    std::string name;
+    if (i < connector_columns_.size()) {
+      name = connector_columns_[i];
+    } else {
+      name.append("#").append(std::to_string(i));
+    }
     const FieldValue& v = row[i];
     switch (v.type) {
       case FieldValue::Type::kNull: object[name] = nullptr; break;

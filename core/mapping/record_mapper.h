@@ -1,7 +1,7 @@
 // Maps source rows to Avro records as a mapping file says. Everything that
 // can be decided once (field positions, converters, code tables, column
-// positions) is decided in load() and bind(); map() then runs per row
-// without heap allocation.
+// positions, the encoding of defaults) is decided in load() and bind();
+// map() and encode() then run per row without heap allocation.
 #pragma once
 
 #include <avro.h>
@@ -16,6 +16,7 @@
 #include "core/avro/schema.h"
 #include "core/common/row.h"
 #include "core/common/status.h"
+#include "core/mapping/converted_value.h"
 #include "core/mapping/mapping_spec.h"
 #include "core/mapping/schema_fields.h"
 #include "core/mapping/value_parsers.h"
@@ -46,6 +47,13 @@ class RecordMapper {
   // `row`, laid out as the bound connector columns. A bad value is kData
   // naming field, column and value; the caller dead-letters the row.
   Status map(const RowView& row, avro_value_t* record) const;
+
+  // The compiled path: APPENDS the Avro binary encoding of the record to
+  // `out`, exactly the bytes avro_value_write would produce for the record
+  // map() fills (same conversions, same defaults), without going through an
+  // avro-c value. Errors are the same Status map() returns for the row (the
+  // first failing field in mapping order); on error `out` is left as it was.
+  Status encode(const RowView& row, std::string& out) const;
 
   // The source value behind the primary key field, as text ("" when it
   // is NULL or the mapper is not bound): names a dead-lettered row.
@@ -89,11 +97,24 @@ class RecordMapper {
     mapping::FieldDefault value;
   };
 
+  // One schema field in encode() order: a mapped field, or the constant
+  // bytes of one or more consecutive defaulted fields.
+  struct EncodeStep {
+    int field_plan = -1;    // index into fields_, or -1 for `constant`
+    std::string constant;   // pre-encoded defaults (union index included)
+  };
+
   RecordMapper() = default;
+  Status check_row(const RowView& row) const;
   Status set_field(const FieldPlan& plan, const FieldValue& value, avro_value_t* field) const;
-  Status set_value(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const;
-  Status set_lookup(const FieldPlan& plan, const FieldValue& value, avro_value_t* target) const;
+  // The shared conversion: validates `value` for `plan` and fills `out`
+  // (kNull only for a nullable field).
+  Status convert(const FieldPlan& plan, const FieldValue& value, mapping::ConvertedValue& out) const;
+  static Status convert_lookup(const FieldPlan& plan, const FieldValue& value, mapping::ConvertedValue& out);
+  static void convert_default(const DefaultPlan& plan, mapping::ConvertedValue& out);
   static Status set_default(const DefaultPlan& plan, avro_value_t* field);
+  // The error map() reports for a row encode() found bad.
+  Status first_error(const RowView& row) const;
   static Status field_error(const FieldPlan& plan, const FieldValue& value, std::string_view problem);
   static Status avro_error(const FieldPlan& plan, int rc);
 
@@ -104,6 +125,7 @@ class RecordMapper {
   std::vector<std::string> source_columns_;
   std::vector<FieldPlan> fields_;
   std::vector<DefaultPlan> defaults_;
+  std::vector<EncodeStep> encode_steps_;  // schema order
   std::vector<std::string> connector_columns_;
   size_t row_width_ = 0;  // a row must hold at least this many values
   bool bound_ = false;

@@ -390,6 +390,82 @@ TEST_P(OcfWriterTest, CallbackErrorStopsDecoding) {
   EXPECT_EQ(r.status().code(), StatusCode::kIo);
 }
 
+// The bytes avro-c writes for `record`: what an encoder hands append_encoded().
+std::string encoded(avro_value_t* record) {
+  size_t size = 0;
+  EXPECT_EQ(avro_value_sizeof(record, &size), 0);
+  std::string bytes(size, '\0');
+  AvroWriterPtr w(avro_writer_memory(bytes.data(), static_cast<int64_t>(size)));
+  EXPECT_EQ(avro_value_write(w.get(), record), 0);
+  return bytes;
+}
+
+TEST_P(OcfWriterTest, PreEncodedRecordsMakeTheSameBlocksAsAppend) {
+  constexpr int kRecords = 200, kBig = 50;
+  constexpr size_t kPadding = 5000;  // larger than the block target: a block of its own
+  OcfWriter reference(*schema_, GetParam(), 2048);
+  const std::string reference_file = write_file(reference, kRecords, kBig, kPadding);
+  const DecodedFile expected = read_with_avro_c(reference_file, kBig, kPadding);
+  ASSERT_GT(expected.block_count, 5);
+
+  // 0: append_encoded, 1: append_with, 2: the three entry points in turn.
+  for (int how = 0; how < 3; ++how) {
+    SCOPED_TRACE("way " + std::to_string(how));
+    OcfWriter writer(*schema_, GetParam(), 2048);
+    ASSERT_TRUE(writer.begin({{"dxhub.resource", "household_population"},
+                              {"dxhub.batch_id", "batch-42"},
+                              {"dxhub.sequence", "7"}})
+                    .is_ok());
+    for (int i = 0; i < kRecords; ++i) {
+      fill(value_->get(), person(i, i == kBig ? kPadding : 0));
+      const std::string bytes = encoded(value_->get());
+      const int way = how < 2 ? how : i % 3;
+      Status s = way == 0   ? writer.append_encoded(bytes)
+                 : way == 1 ? writer.append_with([&](std::string& block) {
+                                block += bytes;
+                                return Status::ok();
+                              })
+                            : writer.append(value_->get());
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+    }
+    EXPECT_EQ(writer.record_count(), static_cast<size_t>(kRecords));
+    std::string file;
+    ASSERT_TRUE(writer.finish(file).is_ok());
+    const DecodedFile decoded = read_with_avro_c(file, kBig, kPadding);
+    EXPECT_EQ(decoded.record_count, kRecords);
+    EXPECT_EQ(decoded.block_count, expected.block_count);
+    EXPECT_EQ(file.size(), reference_file.size());  // same blocks, only the sync marker differs
+    if (how == 1) {
+      const nlohmann::json py = read_with_python(file, "append_with.avro");
+      ASSERT_EQ(py.at("records").size(), static_cast<size_t>(kRecords));
+      for (int i = 0; i < kRecords; ++i) {
+        expect_python_record(py.at("records")[i], person(i, i == kBig ? kPadding : 0), i);
+      }
+    }
+  }
+}
+
+TEST_P(OcfWriterTest, FailedAppendWithLeavesNoTrace) {
+  OcfWriter writer(*schema_, GetParam(), 1024);
+  ASSERT_TRUE(writer.begin({}).is_ok());
+  for (int i = 0; i < 30; ++i) {
+    fill(value_->get(), person(i));
+    const std::string bytes = encoded(value_->get());
+    ASSERT_TRUE(writer.append_encoded(bytes).is_ok());
+    // A failing encoder, even one that wrote half a record first.
+    Status s = writer.append_with([](std::string& block) {
+      block += "\x02garbage";
+      return data_error("bad row");
+    });
+    EXPECT_EQ(s.code(), StatusCode::kData);
+    EXPECT_EQ(s.message(), "bad row");
+  }
+  EXPECT_EQ(writer.record_count(), 30u);
+  std::string file;
+  ASSERT_TRUE(writer.finish(file).is_ok());
+  EXPECT_EQ(read_with_avro_c(file).record_count, 30);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllCodecs, OcfWriterTest,
                          ::testing::Values(Codec::kNull, Codec::kDeflate, Codec::kSnappy,
                                            Codec::kZstandard),
@@ -431,6 +507,20 @@ TEST(OcfWriter, ValueOfAnotherSchemaIsRefused) {
   ASSERT_TRUE(r.has_value()) << r.status().to_string();
   EXPECT_EQ(r->record_count, 1);
   EXPECT_EQ(seen, -5);
+}
+
+TEST(OcfWriter, EncodedAppendsNeedBegin) {
+  auto schema = Schema::from_json(R"("long")");
+  ASSERT_TRUE(schema.has_value());
+  OcfWriter writer(*schema, Codec::kNull);
+  EXPECT_EQ(writer.append_encoded("\x02").code(), StatusCode::kInternal);
+  bool called = false;
+  EXPECT_EQ(writer.append_with([&](std::string&) {
+                    called = true;
+                    return Status::ok();
+                  }).code(),
+            StatusCode::kInternal);
+  EXPECT_FALSE(called);
 }
 
 TEST(OcfWriter, UnknownCodecInHeaderIsRefusedBeforeAvroC) {

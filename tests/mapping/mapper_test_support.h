@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/avro/ocf_writer.h"
 #include "core/common/row.h"
 
 namespace dxhub::testing {
@@ -23,6 +24,10 @@ class OwnedRow {
     texts_.push_back(std::move(v));
     return push(FieldValue::text(texts_.back()));
   }
+  OwnedRow& blob(std::string v) {
+    texts_.push_back(std::move(v));
+    return push(FieldValue::blob(texts_.back()));
+  }
   RowView view() const { return RowView{values_.data(), values_.size()}; }
 
  private:
@@ -33,6 +38,20 @@ class OwnedRow {
   std::deque<std::string> texts_;  // stable addresses
   std::vector<FieldValue> values_;
 };
+
+// The bytes avro-c's own writer produces for `value` (the reference the
+// compiled encoder is held to); "<avro-c failed>" when it cannot.
+inline std::string avro_c_encoding(const avro_value_t* value) {
+  avro_value_t* v = const_cast<avro_value_t*>(value);  // avro-c is not const-correct
+  size_t size = 0;
+  if (avro_value_sizeof(v, &size) != 0) return "<avro-c failed>";
+  std::string bytes(size, '\0');
+  avro::AvroWriterPtr writer(avro_writer_memory(bytes.data(), static_cast<int64_t>(size)));
+  const int rc = avro_value_write(writer.get(), v);
+  const int64_t written = avro_writer_tell(writer.get());
+  if (rc != 0 || written != static_cast<int64_t>(size)) return "<avro-c failed>";
+  return bytes;
+}
 
 inline nlohmann::json avro_to_json(const avro_value_t* value) {
   char* text = nullptr;

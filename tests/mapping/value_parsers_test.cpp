@@ -88,6 +88,56 @@ TEST(Utf8Test, AcceptsValidRejectsBroken) {
   EXPECT_FALSE(is_valid_utf8(std::string_view("ok\xFF", 3)));
 }
 
+// A decoding validator, slow and plain, as the reference for the fast one.
+bool reference_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    int extra = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+    if (extra < 0 || end - p <= extra) return false;
+    uint32_t cp = extra == 0 ? c : c & (0x3F >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[k] & 0x3F);
+    }
+    static constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinForLength[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += extra + 1;
+  }
+  return true;
+}
+
+TEST(Utf8Test, AgreesWithADecoderOnEverySequenceUpToThreeBytes) {
+  // Every 1-, 2- and 3-byte string, each also behind an ASCII run so that
+  // the eight-byte fast path hands over mid-string.
+  std::string buf;
+  int mismatches = 0;
+  for (uint32_t n = 0; n < (1u << 24) && mismatches < 5; ++n) {
+    for (int len = 1; len <= 3; ++len) {
+      if (len < 3 && n >= (1u << (8 * len))) continue;
+      buf.assign("abcdefghi");
+      for (int k = len - 1; k >= 0; --k) buf.push_back(static_cast<char>((n >> (8 * k)) & 0xFF));
+      const std::string_view bare = std::string_view(buf).substr(9);
+      if (is_valid_utf8(bare) != reference_utf8(bare) || is_valid_utf8(buf) != reference_utf8(buf)) {
+        ADD_FAILURE() << "disagree on " << len << "-byte sequence " << std::hex << n;
+        ++mismatches;
+      }
+    }
+  }
+  // Four-byte leads with every second byte and a few tails.
+  for (uint32_t lead = 0xF0; lead <= 0xFF; ++lead) {
+    for (uint32_t second = 0; second < 256; ++second) {
+      for (uint32_t tail : {0x80u, 0xBFu, 0x7Fu, 0xC0u}) {
+        const char seq[4] = {static_cast<char>(lead), static_cast<char>(second), static_cast<char>(tail),
+                             static_cast<char>(0x80)};
+        EXPECT_EQ(is_valid_utf8(std::string_view(seq, 4)), reference_utf8(std::string_view(seq, 4)))
+            << std::hex << lead << " " << second << " " << tail;
+      }
+    }
+  }
+}
+
 TEST(NumberParsingTest, IsStrict) {
   int64_t i = 0;
   EXPECT_TRUE(parse_int64("-42", i));
