@@ -19,7 +19,9 @@
 #include "core/avro/schema.h"
 #include "core/common/sqlite_db.h"
 #include "core/common/status.h"
+#include "core/avro/avro_c_reader.h"
 #include "sandbox/province/record_codec.h"
+#include "sandbox/province/record_upserter.h"
 
 namespace dxhub::province {
 
@@ -108,11 +110,11 @@ class ProvinceStore {
 
   std::mutex mutex_;
   SqliteDb db_;
-  SqliteStmt upsert_record_;
+  RecordUpserter upserter_;
+  avro::AvroCOcfReader ocf_reader_;  // keeps its buffers between uploads
   SqliteStmt insert_batch_;
   SqliteStmt find_batch_;
   SqliteStmt find_schema_;
-  RecordEncoder encoder_;
   std::map<std::string, DecodingSchema, std::less<>> decoding_schemas_;  // by fingerprint
 };
 

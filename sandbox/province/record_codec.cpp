@@ -81,39 +81,6 @@ Expected<PrimaryKeyValue> PrimaryKeyReader::read(avro_value_t* record) const {
   return key;
 }
 
-Expected<RecordEncoder> RecordEncoder::create() {
-  RecordEncoder encoder;
-  encoder.buffer_.resize(4096);
-  encoder.writer_.reset(avro_writer_memory(encoder.buffer_.data(), static_cast<int64_t>(encoder.buffer_.size())));
-  if (!encoder.writer_) return internal_error("cannot create an avro memory writer");
-  return encoder;
-}
-
-Expected<std::string_view> RecordEncoder::encode(avro_value_t* record) {
-  size_t size = 0;
-  int rc = avro_value_sizeof(record, &size);
-  if (rc != 0) return data_error("cannot size record: " + errno_text(rc));
-  if (size > buffer_.size()) buffer_.resize(std::max(size, buffer_.size() * 2));
-  avro_writer_memory_set_dest(writer_.get(), buffer_.data(), static_cast<int64_t>(size));
-  rc = avro_value_write(writer_.get(), record);
-  if (rc != 0) return data_error("cannot encode record: " + errno_text(rc));
-  return std::string_view(buffer_.data(), size);
-}
-
-Expected<std::string> schema_json_of(avro_schema_t schema) {
-  // avro-c's memory writer has a fixed size: grow until the schema fits.
-  for (size_t capacity = 4096; capacity <= (64u << 20); capacity *= 4) {
-    std::string buffer(capacity, '\0');
-    AvroWriterPtr writer(avro_writer_memory(buffer.data(), static_cast<int64_t>(buffer.size())));
-    if (!writer) return internal_error("cannot create an avro memory writer");
-    if (avro_schema_to_json(schema, writer.get()) == 0) {
-      buffer.resize(static_cast<size_t>(avro_writer_tell(writer.get())));
-      return buffer;
-    }
-  }
-  return data_error("schema too large to serialise");
-}
-
 Expected<nlohmann::json> record_to_json(avro::Value& scratch, std::string_view bytes) {
   AvroReaderPtr reader(avro_reader_memory(bytes.data(), static_cast<int64_t>(bytes.size())));
   if (!reader) return internal_error("cannot create an avro memory reader");

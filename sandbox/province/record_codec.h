@@ -1,6 +1,6 @@
 // avro-c helpers for stored records: the primary key of a decoded record,
-// re-serialising a decoded record into a reused buffer (the bytes the store
-// keeps per key), and turning stored bytes back into JSON at query time.
+// and turning stored bytes (each record's own encoding, as uploaded) back
+// into JSON at query time.
 #pragma once
 
 #include <avro.h>
@@ -40,30 +40,10 @@ class PrimaryKeyReader {
   std::string name_;
 };
 
-struct AvroWriterFree {
-  void operator()(avro_writer_t w) const { avro_writer_free(w); }
-};
 struct AvroReaderFree {
   void operator()(avro_reader_t r) const { avro_reader_free(r); }
 };
-using AvroWriterPtr = std::unique_ptr<std::remove_pointer_t<avro_writer_t>, AvroWriterFree>;
 using AvroReaderPtr = std::unique_ptr<std::remove_pointer_t<avro_reader_t>, AvroReaderFree>;
-
-// Avro binary encoding of single records, into one buffer reused across
-// records (grows to the largest record, then no allocation).
-class RecordEncoder {
- public:
-  static Expected<RecordEncoder> create();
-  // The view is valid until the next call.
-  Expected<std::string_view> encode(avro_value_t* record);
-
- private:
-  std::string buffer_;
-  AvroWriterPtr writer_;
-};
-
-// The JSON text avro-c writes for `schema` (its own re-serialisation).
-Expected<std::string> schema_json_of(avro_schema_t schema);
 
 // Decodes the Avro binary of one record of `schema` into JSON (avro-c's
 // avro_value_to_json, parsed). `scratch` is a value of that schema, reused.
