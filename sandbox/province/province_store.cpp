@@ -33,9 +33,11 @@ CREATE TABLE IF NOT EXISTS batches (
   fingerprint      TEXT NOT NULL,
   codec            TEXT NOT NULL,
   received_at      TEXT NOT NULL,
-  body             BLOB NOT NULL
+  body             BLOB NOT NULL,
+  applied          INTEGER NOT NULL DEFAULT 1  -- 0: records not yet upserted into `records`
 );
 CREATE INDEX IF NOT EXISTS batches_by_resource ON batches (resource, sequence);
+CREATE INDEX IF NOT EXISTS batches_pending ON batches (resource, sequence) WHERE applied = 0;
 -- pk has no declared type so integer keys stay integers (and sort as numbers).
 -- A rowid table: new records append to its B-tree and only the small
 -- (resource, pk) index takes random inserts; WITHOUT ROWID put whole
@@ -103,8 +105,10 @@ std::optional<int64_t> parse_int64(std::string_view text) {
   return value;
 }
 
-// Per-upload state of the record callback.
-struct IngestState {
+}  // namespace
+
+// Per-file state of the decoding callbacks.
+struct ProvinceStore::IngestState {
   std::string fingerprint;
   std::optional<PrimaryKeyReader> key_reader;
   int64_t declared_records = 0;  // by the file's blocks
@@ -114,7 +118,6 @@ struct IngestState {
   Status storage_failure;
 };
 
-}  // namespace
 
 nlohmann::json Receipt::to_json() const {
   return {{"receipt_id", receipt_id}, {"batch_id", batch_id}, {"resource", resource},
@@ -131,12 +134,23 @@ Expected<std::unique_ptr<ProvinceStore>> ProvinceStore::open(const std::string& 
 
 Status ProvinceStore::init() {
   DXHUB_RETURN_IF_ERROR(db_.exec(kPragmas));
+  // Databases made before batches had `applied`: all their batches were
+  // upserted on arrival.
+  DXHUB_ASSIGN_OR_RETURN(bool had_batches, db_.table_exists("batches"));
+  if (had_batches) {
+    DXHUB_ASSIGN_OR_RETURN(auto column, db_.prepare("SELECT 1 FROM pragma_table_info('batches') WHERE name = 'applied'"));
+    DXHUB_ASSIGN_OR_RETURN(bool has_applied, column.step());
+    if (!has_applied) {
+      DXHUB_RETURN_IF_ERROR(db_.exec("ALTER TABLE batches ADD COLUMN applied INTEGER NOT NULL DEFAULT 1"));
+    }
+  }
   DXHUB_RETURN_IF_ERROR(db_.exec(kCreateTables));
   DXHUB_ASSIGN_OR_RETURN(upserter_, RecordUpserter::prepare(db_));
   DXHUB_ASSIGN_OR_RETURN(
       insert_batch_,
       db_.prepare("INSERT INTO batches (batch_id, receipt_id, resource, sequence, records_accepted, digest, "
-                  "fingerprint, codec, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+                  "fingerprint, codec, received_at, body, applied) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)"));
   DXHUB_ASSIGN_OR_RETURN(find_batch_, db_.prepare(std::string("SELECT ") + kReceiptColumns +
                                                   " FROM batches WHERE batch_id = ?1"));
   DXHUB_ASSIGN_OR_RETURN(find_schema_,
@@ -207,6 +221,111 @@ Expected<std::optional<std::string>> ProvinceStore::registered_primary_key(std::
   return key;
 }
 
+// Decodes the whole file with avro-c (the independent check of the hub's
+// writer): the header schema must be registered for the resource and every
+// record must carry its primary key. With `apply`, the records are also
+// upserted into `records` (sorted by key, later sequences win).
+Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resource, int64_t sequence,
+                                                        std::string_view body, bool apply, IngestState& state) {
+  // Once the file has passed our own checks and before avro-c decodes it:
+  // the header schema must be registered for the resource.
+  avro::OcfReadCallbacks callbacks;
+  callbacks.on_checked = [&](const avro::DecodedFile& file, avro_schema_t file_schema) -> Status {
+    auto parsed = avro::Schema::from_json(file.schema_json);
+    if (!parsed) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = "the file's schema does not parse: " + parsed.status().message();
+      return rejected_error(state.refusal_detail);
+    }
+    state.fingerprint = parsed->fingerprint_hex();
+    auto key = registered_primary_key(resource, state.fingerprint);
+    if (!key) {
+      state.storage_failure = key.status();
+      return key.status();
+    }
+    if (!*key) {
+      state.refusal = IngestOutcome::Kind::kSchemaNotRegistered;
+      state.refusal_detail = "schema " + state.fingerprint + " is not registered for resource " +
+                             std::string(resource);
+      return rejected_error(state.refusal_detail);
+    }
+    auto reader = PrimaryKeyReader::create(file_schema, **key);
+    if (!reader) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = reader.status().message();
+      return rejected_error(state.refusal_detail);
+    }
+    state.key_reader = std::move(*reader);
+    state.declared_records = file.record_count;
+    if (apply) upserter_.begin(resource, sequence, state.fingerprint);
+    return Status::ok();
+  };
+
+  // The key comes from avro-c's decoding; the stored bytes are the record's
+  // own encoding (which avro-c has just decoded), so nothing is re-encoded.
+  // They stay valid until the read returns, so the batch's rows are queued
+  // and written, sorted by key, with the last record.
+  callbacks.on_record = [&](const avro::DecodedRecord& record) -> Status {
+    DXHUB_ASSIGN_OR_RETURN(PrimaryKeyValue key, state.key_reader->read(record.value));
+    if (!apply) {
+      ++state.records;
+      return Status::ok();
+    }
+    upserter_.add(key, record.bytes);
+    if (record.index + 1 == state.declared_records) {
+      Status s = upserter_.flush();
+      if (!s.is_ok()) {
+        state.storage_failure = s;
+        return s;
+      }
+    }
+    ++state.records;
+    return Status::ok();
+  };
+
+  return ocf_reader_.read(body, callbacks);
+}
+
+// Uploads only decode and store the batch; the per-key upsert, the costly
+// part (random inserts into the key index), is done here, before anything
+// reads `records`, for every batch not yet applied, in sequence order and
+// in one transaction. Receipts therefore never wait for it.
+Status ProvinceStore::apply_pending(std::string_view resource) {
+  // Ids first: the batches rows are updated below, which a still-running
+  // SELECT over them must not see.
+  std::vector<std::string> batch_ids;
+  {
+    DXHUB_ASSIGN_OR_RETURN(auto pending, db_.prepare("SELECT batch_id FROM batches "
+                                                     "WHERE resource = ?1 AND applied = 0 ORDER BY sequence"));
+    DXHUB_RETURN_IF_ERROR(pending.bind_text(1, resource));
+    for (;;) {
+      DXHUB_ASSIGN_OR_RETURN(bool row, pending.step());
+      if (!row) break;
+      batch_ids.emplace_back(pending.column_text(0));
+    }
+  }
+  if (batch_ids.empty()) return Status::ok();
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  DXHUB_ASSIGN_OR_RETURN(auto load, db_.prepare("SELECT sequence, body FROM batches WHERE batch_id = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(auto mark, db_.prepare("UPDATE batches SET applied = 1 WHERE batch_id = ?1"));
+  for (const std::string& batch_id : batch_ids) {
+    DXHUB_RETURN_IF_ERROR(load.bind_text(1, batch_id));
+    DXHUB_ASSIGN_OR_RETURN(bool found, load.step());
+    if (!found) return internal_error("batch " + batch_id + " vanished while being applied");
+    IngestState state;
+    auto decoded = decode_batch(resource, load.column_int64(0), load.column_blob(1), /*apply=*/true, state);
+    if (!state.storage_failure.is_ok()) return state.storage_failure;
+    if (!decoded) {
+      return internal_error("stored batch " + batch_id + " no longer decodes: " + decoded.status().message());
+    }
+    DXHUB_RETURN_IF_ERROR(load.reset());
+    DXHUB_RETURN_IF_ERROR(mark.bind_text(1, batch_id));
+    DXHUB_RETURN_IF_ERROR(mark.run());
+    DXHUB_RETURN_IF_ERROR(mark.reset());
+  }
+  return tx.commit();
+}
+
 Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
   std::string digest = protocol::sha256_hex(upload.body);
   std::lock_guard lock(mutex_);
@@ -226,60 +345,7 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
 
   DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
   IngestState state;
-
-  // Once the file has passed our own checks and before avro-c decodes it:
-  // the header schema must be registered for the resource.
-  avro::OcfReadCallbacks callbacks;
-  callbacks.on_checked = [&](const avro::DecodedFile& file, avro_schema_t file_schema) -> Status {
-    auto parsed = avro::Schema::from_json(file.schema_json);
-    if (!parsed) {
-      state.refusal = IngestOutcome::Kind::kInvalidAvro;
-      state.refusal_detail = "the file's schema does not parse: " + parsed.status().message();
-      return rejected_error(state.refusal_detail);
-    }
-    state.fingerprint = parsed->fingerprint_hex();
-    auto key = registered_primary_key(upload.resource, state.fingerprint);
-    if (!key) {
-      state.storage_failure = key.status();
-      return key.status();
-    }
-    if (!*key) {
-      state.refusal = IngestOutcome::Kind::kSchemaNotRegistered;
-      state.refusal_detail = "schema " + state.fingerprint + " is not registered for resource " +
-                             std::string(upload.resource);
-      return rejected_error(state.refusal_detail);
-    }
-    auto reader = PrimaryKeyReader::create(file_schema, **key);
-    if (!reader) {
-      state.refusal = IngestOutcome::Kind::kInvalidAvro;
-      state.refusal_detail = reader.status().message();
-      return rejected_error(state.refusal_detail);
-    }
-    state.key_reader = std::move(*reader);
-    state.declared_records = file.record_count;
-    upserter_.begin(upload.resource, upload.sequence, state.fingerprint);
-    return Status::ok();
-  };
-
-  // The key comes from avro-c's decoding; the stored bytes are the record's
-  // own encoding (which avro-c has just decoded), so nothing is re-encoded.
-  // They stay valid until the read returns, so the batch's rows are queued
-  // and written, sorted by key, with the last record.
-  callbacks.on_record = [&](const avro::DecodedRecord& record) -> Status {
-    DXHUB_ASSIGN_OR_RETURN(PrimaryKeyValue key, state.key_reader->read(record.value));
-    upserter_.add(key, record.bytes);
-    if (record.index + 1 == state.declared_records) {
-      Status s = upserter_.flush();
-      if (!s.is_ok()) {
-        state.storage_failure = s;
-        return s;
-      }
-    }
-    ++state.records;
-    return Status::ok();
-  };
-
-  auto decoded = ocf_reader_.read(upload.body, callbacks);
+  auto decoded = decode_batch(upload.resource, upload.sequence, upload.body, /*apply=*/false, state);
   if (!state.storage_failure.is_ok()) return state.storage_failure;
   if (!decoded && !state.refusal) {
     state.refusal = IngestOutcome::Kind::kInvalidAvro;
@@ -310,7 +376,7 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(7, r.fingerprint));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(8, decoded->codec));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(9, r.received_at));
-    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_blob(10, upload.body.data(), upload.body.size()));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_blob_static(10, upload.body));
     DXHUB_RETURN_IF_ERROR(insert_batch_.run());
     return insert_batch_.reset();
   }();
@@ -332,6 +398,7 @@ Expected<int64_t> ProvinceStore::count_records(std::string_view resource) {
 
 Expected<std::optional<ResourceSummary>> ProvinceStore::summary(std::string_view resource) {
   std::lock_guard lock(mutex_);
+  DXHUB_RETURN_IF_ERROR(apply_pending(resource));
   ResourceSummary summary;
   DXHUB_ASSIGN_OR_RETURN(summary.records, count_records(resource));
   DXHUB_ASSIGN_OR_RETURN(auto batches, db_.prepare("SELECT count(*), coalesce(sum(records_accepted), 0) "
@@ -372,6 +439,7 @@ Expected<nlohmann::json> ProvinceStore::decode_stored(std::string_view fingerpri
 
 Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit) {
   std::lock_guard lock(mutex_);
+  DXHUB_RETURN_IF_ERROR(apply_pending(resource));
   RecordPage page;
   DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
   DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT fingerprint, data FROM records WHERE resource = ?1 "
@@ -390,6 +458,7 @@ Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t o
 
 Expected<RecordPage> ProvinceStore::record_by_key(std::string_view resource, std::string_view key) {
   std::lock_guard lock(mutex_);
+  DXHUB_RETURN_IF_ERROR(apply_pending(resource));
   RecordPage page;
   DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
   // The key's type follows the schema: try it as an integer too when it is one.

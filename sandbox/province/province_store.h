@@ -1,7 +1,10 @@
 // The province's own SQLite database: registered schemas (versions per
 // resource), received batches (body blob once, plus the receipt) and the
-// current record per (resource, primary key) as Avro binary, upserted in the
-// same transaction as the batch. Records become JSON only when queried.
+// current record per (resource, primary key) as Avro binary. An upload is
+// decoded in full with avro-c and stored in one transaction; its records
+// are upserted into the per-key table later, before the first read of that
+// resource (apply_pending), so receipts never wait for the key index.
+// Records become JSON only when queried.
 // One mutex serialises all access (one writer, one connection).
 #pragma once
 
@@ -100,8 +103,13 @@ class ProvinceStore {
     avro::Value scratch;
   };
 
+  struct IngestState;
+
   ProvinceStore() = default;
   Status init();
+  Expected<avro::DecodedFile> decode_batch(std::string_view resource, int64_t sequence, std::string_view body,
+                                           bool apply, IngestState& state);
+  Status apply_pending(std::string_view resource);
   Expected<std::optional<Receipt>> find_receipt(std::string_view batch_id);
   Expected<std::optional<std::string>> registered_primary_key(std::string_view resource,
                                                              std::string_view fingerprint);
