@@ -188,3 +188,39 @@ TEST_F(ProvinceStoreTest, EmptyFileOfARegisteredSchemaIsStored) {
 
 }  // namespace
 }  // namespace dxhub::province
+
+namespace dxhub::province {
+namespace {
+
+// Upserts are deferred from the upload to the next read: batches received
+// before a restart are applied on the first read after it, in sequence
+// order even when they arrived out of order.
+TEST_F(ProvinceStoreTest, DeferredUpsertsAreAppliedInSequenceOrderAfterARestart) {
+  register_people();
+  std::string older = people_file("snappy", 300, 300);  // names n0..n299
+  std::string newer = people_file("deflate", 600, 300);  // names n300..n599 win
+  EXPECT_EQ(ingest("b-new", 2, newer).kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(ingest("b-old", 1, older).kind, IngestOutcome::Kind::kStored);
+  {
+    // Nothing has read the resource yet: the key index is still empty.
+    auto db = SqliteDb::open((dir_ / "province.db").string(), SqliteDb::Mode::kReadOnly);
+    ASSERT_TRUE(db.has_value());
+    auto stmt = db->prepare("SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM batches WHERE applied = 0)");
+    ASSERT_TRUE(stmt.has_value());
+    ASSERT_TRUE(*stmt->step());
+    EXPECT_EQ(stmt->column_int64(0), 0);
+    EXPECT_EQ(stmt->column_int64(1), 2);
+  }
+  store_.reset();
+  auto reopened = ProvinceStore::open((dir_ / "province.db").string());
+  ASSERT_TRUE(reopened.has_value()) << reopened.status().to_string();
+  store_ = std::move(*reopened);
+  EXPECT_EQ(record_count(), 300);
+  EXPECT_EQ(name_of("p00007"), "n307");  // sequence 2 wins although it arrived first
+  auto summary = store_->summary(kResource);
+  ASSERT_TRUE(summary.has_value() && summary->has_value());
+  EXPECT_EQ((*summary)->rows_received, 900);
+}
+
+}  // namespace
+}  // namespace dxhub::province
