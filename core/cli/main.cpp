@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
       "dxhub -- carries Daye agencies' public data to the Hubei provincial authorized-operation platform.\n"
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 source error, 4 delivery failure."};
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the subcommand: `dxhub sync -c hub.json`
   app.set_version_flag("--version", "dxhub 0.1.0 (plugin ABI 1)");
   std::string config_path = default_config_path();
   std::string log_level;
