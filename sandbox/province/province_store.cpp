@@ -437,16 +437,16 @@ Expected<nlohmann::json> ProvinceStore::decode_stored(std::string_view fingerpri
   return record_to_json(it->second.scratch, bytes);
 }
 
-Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit) {
-  std::lock_guard lock(mutex_);
+// Brings the resource's records up to date, then fills a page with the
+// rows of `select` (fingerprint, data), bound by `bind`.
+template <typename Bind>
+Expected<RecordPage> ProvinceStore::read_records(std::string_view resource, const char* select, Bind&& bind) {
   DXHUB_RETURN_IF_ERROR(apply_pending(resource));
   RecordPage page;
   DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
-  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT fingerprint, data FROM records WHERE resource = ?1 "
-                                                "ORDER BY pk LIMIT ?2 OFFSET ?3"));
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(select));
   DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
-  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, limit));
-  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, offset));
+  DXHUB_RETURN_IF_ERROR(bind(stmt));
   for (;;) {
     DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
     if (!row) break;
@@ -456,27 +456,25 @@ Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t o
   return page;
 }
 
+Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit) {
+  std::lock_guard lock(mutex_);
+  return read_records(resource,
+                      "SELECT fingerprint, data FROM records WHERE resource = ?1 ORDER BY pk LIMIT ?2 OFFSET ?3",
+                      [&](SqliteStmt& stmt) -> Status {
+                        DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, limit));
+                        return stmt.bind_int64(3, offset);
+                      });
+}
+
 Expected<RecordPage> ProvinceStore::record_by_key(std::string_view resource, std::string_view key) {
   std::lock_guard lock(mutex_);
-  DXHUB_RETURN_IF_ERROR(apply_pending(resource));
-  RecordPage page;
-  DXHUB_ASSIGN_OR_RETURN(page.count, count_records(resource));
   // The key's type follows the schema: try it as an integer too when it is one.
-  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT fingerprint, data FROM records WHERE resource = ?1 "
-                                                "AND pk IN (?2, ?3) LIMIT 1"));
-  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
-  DXHUB_RETURN_IF_ERROR(stmt.bind_text(2, key));
-  if (auto integer = parse_int64(key)) {
-    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, *integer));
-  } else {
-    DXHUB_RETURN_IF_ERROR(stmt.bind_text(3, key));
-  }
-  DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
-  if (found) {
-    DXHUB_ASSIGN_OR_RETURN(auto json, decode_stored(stmt.column_text(0), stmt.column_blob(1)));
-    page.records.push_back(std::move(json));
-  }
-  return page;
+  return read_records(resource, "SELECT fingerprint, data FROM records WHERE resource = ?1 AND pk IN (?2, ?3) LIMIT 1",
+                      [&](SqliteStmt& stmt) -> Status {
+                        DXHUB_RETURN_IF_ERROR(stmt.bind_text(2, key));
+                        if (auto integer = parse_int64(key)) return stmt.bind_int64(3, *integer);
+                        return stmt.bind_text(3, key);
+                      });
 }
 
 Expected<std::vector<Receipt>> ProvinceStore::receipts(std::string_view resource) {

@@ -110,6 +110,8 @@ class ProvinceStore {
   Expected<avro::DecodedFile> decode_batch(std::string_view resource, int64_t sequence, std::string_view body,
                                            bool apply, IngestState& state);
   Status apply_pending(std::string_view resource);
+  template <typename Bind>
+  Expected<RecordPage> read_records(std::string_view resource, const char* select, Bind&& bind);
   Expected<std::optional<Receipt>> find_receipt(std::string_view batch_id);
   Expected<std::optional<std::string>> registered_primary_key(std::string_view resource,
                                                              std::string_view fingerprint);
