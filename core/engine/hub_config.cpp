@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 
 #include "core/avro/codec.h"
@@ -56,6 +57,21 @@ class Reader {
   std::string origin_;
 };
 
+// A misspelt key would otherwise be ignored silently and its default used.
+Status check_known_keys(const nlohmann::json& obj, std::initializer_list<const char*> known, const std::string& where,
+                        const std::string& origin) {
+  for (const auto& [key, value] : obj.items()) {
+    bool found = false;
+    for (const char* k : known) found = found || key == k;
+    if (!found) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      return config_error(origin + ": unknown key " + where + key + " (known: " + list + ")");
+    }
+  }
+  return Status::ok();
+}
+
 Status check_object(const nlohmann::json& doc, const char* key, const std::string& origin) {
   if (doc.contains(key) && !doc[key].is_object()) return config_error(origin + ": " + key + " must be an object");
   return Status::ok();
@@ -100,6 +116,8 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
   for (const char* key : {"province", "sync"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
+  DXHUB_RETURN_IF_ERROR(
+      check_known_keys(doc, {"state_db", "mappings_dir", "log_level", "province", "sync", "plugins"}, "", origin));
   HubConfig cfg;
   cfg.config_path = origin;
   Reader top(doc, "", origin);
@@ -113,6 +131,13 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
 
   static const nlohmann::json kEmpty = nlohmann::json::object();
   const nlohmann::json& province = doc.contains("province") ? doc["province"] : kEmpty;
+  if (!province.contains("app_secret")) {  // refused below with its own message
+    DXHUB_RETURN_IF_ERROR(check_known_keys(province,
+                                           {"url", "app_key", "app_secret_env", "app_secret_file", "signature_method",
+                                            "connect_timeout_ms", "request_timeout_ms", "max_attempts",
+                                            "backoff_initial_ms", "backoff_max_ms"},
+                                           "province.", origin));
+  }
   Reader p(province, "province.", origin);
   ProvinceConfig& pc = cfg.province;
   std::string method = "HMAC-SHA256";
@@ -130,6 +155,8 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(load_secret(province, base_dir, origin, pc.app_secret));
 
   const nlohmann::json& sync = doc.contains("sync") ? doc["sync"] : kEmpty;
+  DXHUB_RETURN_IF_ERROR(
+      check_known_keys(sync, {"batch_rows", "codec", "block_bytes", "encoder"}, "sync.", origin));
   Reader s(sync, "sync.", origin);
   DXHUB_RETURN_IF_ERROR(s.integer("batch_rows", cfg.sync.batch_rows, 1, 10'000'000));
   DXHUB_RETURN_IF_ERROR(s.integer("block_bytes", cfg.sync.block_bytes, 1024, 64 * 1024 * 1024));
@@ -148,6 +175,7 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
     const auto& entry = doc["plugins"][i];
     std::string where = "plugins[" + std::to_string(i) + "].";
     if (!entry.is_object()) return config_error(origin + ": " + where + " must be an object");
+    DXHUB_RETURN_IF_ERROR(check_known_keys(entry, {"name", "path", "settings", "enabled"}, where, origin));
     Reader r(entry, where, origin);
     PluginConfig plugin;
     DXHUB_RETURN_IF_ERROR(r.string("name", plugin.name, true));

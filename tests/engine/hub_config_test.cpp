@@ -1,0 +1,113 @@
+#include "core/engine/hub_config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace dxhub {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class HubConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dxhub_hub_config_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    ::setenv("DXHUB_CONFIG_TEST_SECRET", "s3cret-value", 1);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  json minimal() const {
+    return {{"province", {{"url", "http://127.0.0.1:1"}, {"app_key", "k"}, {"app_secret_env", "DXHUB_CONFIG_TEST_SECRET"}}},
+            {"plugins", {{{"name", "public_security"}, {"path", "plugins/libx.so"}, {"settings", {{"household_db", "src/h.db"}}}}}}};
+  }
+
+  Expected<HubConfig> load(const json& doc) {
+    std::string path = (dir_ / "dxhub.json").string();
+    std::ofstream(path) << doc.dump();
+    return load_hub_config(path);
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(HubConfigTest, DefaultsAndPathsRelativeToTheFile) {
+  auto cfg = load(minimal());
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_EQ(cfg->sync.codec, "snappy");
+  EXPECT_EQ(cfg->sync.batch_rows, 50000);
+  EXPECT_EQ(cfg->sync.encoder, RecordEncoder::kCompiled);
+  EXPECT_EQ(cfg->province.app_secret, "s3cret-value");
+  EXPECT_EQ(cfg->province.method, protocol::SignatureMethod::kHmacSha256);
+  EXPECT_EQ(cfg->state_db, (dir_ / "var/dxhub-state.db").string());
+  ASSERT_EQ(cfg->plugins.size(), 1u);
+  EXPECT_EQ(cfg->plugins[0].path, (dir_ / "plugins/libx.so").string());
+  EXPECT_EQ(cfg->plugins[0].settings["household_db"], (dir_ / "src/h.db").string());
+}
+
+TEST_F(HubConfigTest, SecretFromAFileAndSm3) {
+  std::ofstream(dir_ / "secret.txt") << "from-file\n";
+  json doc = minimal();
+  doc["province"].erase("app_secret_env");
+  doc["province"]["app_secret_file"] = "secret.txt";
+  doc["province"]["signature_method"] = "HMAC-SM3";
+  auto cfg = load(doc);
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_EQ(cfg->province.app_secret, "from-file");
+  EXPECT_EQ(cfg->province.method, protocol::SignatureMethod::kHmacSm3);
+}
+
+TEST_F(HubConfigTest, BadInputNamesTheKeyAndNeverTheSecret) {
+  struct Case {
+    json patch;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{{"sync", {{"codec", "lzma"}}}}, "sync.codec"},
+      {{{"sync", {{"batch_rows", 0}}}}, "sync.batch_rows"},
+      {{{"sync", {{"batch_rows", "many"}}}}, "sync.batch_rows"},
+      {{{"sync", {{"encoder", "fast"}}}}, "sync.encoder"},
+      {{{"sync", {{"codex", "snappy"}}}}, "unknown key sync.codex"},
+      {{{"stat_db", "x.db"}}, "unknown key stat_db"},
+      {{{"province", {{"signature_method", "MD5"}}}}, "province.signature_method"},
+      {{{"province", {{"max_attempts", 0}}}}, "province.max_attempts"},
+      {{{"province", {{"app_secret", "s3cret-value"}}}}, "app_secret is not allowed"},
+      {{{"province", {{"app_secret_env", "DXHUB_CONFIG_TEST_UNSET"}}}}, "DXHUB_CONFIG_TEST_UNSET"},
+      {{{"plugins", "public_security"}}, "plugins must be an array"},
+  };
+  for (const auto& c : cases) {
+    json doc = minimal();
+    doc.merge_patch(c.patch);
+    auto cfg = load(doc);
+    ASSERT_FALSE(cfg) << c.patch.dump();
+    EXPECT_EQ(cfg.status().code(), StatusCode::kConfig);
+    EXPECT_NE(cfg.status().message().find(c.expected), std::string::npos) << cfg.status().message();
+    EXPECT_EQ(cfg.status().message().find("s3cret-value"), std::string::npos);
+  }
+}
+
+TEST_F(HubConfigTest, UnreadableOrMalformedFile) {
+  auto missing = load_hub_config((dir_ / "nope.json").string());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.status().code(), StatusCode::kConfig);
+  std::ofstream(dir_ / "bad.json") << "{ not json";
+  auto bad = load_hub_config((dir_ / "bad.json").string());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(HubConfigTest, DisabledPluginsAreLeftOut) {
+  json doc = minimal();
+  doc["plugins"][0]["enabled"] = false;
+  auto cfg = load(doc);
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_TRUE(cfg->plugins.empty());
+}
+
+}  // namespace
+}  // namespace dxhub
