@@ -41,7 +41,7 @@ int run_sync(const dxhub::HubConfig& config, const char* title) {
   return summary.exit_code();
 }
 
-void print_province_view(const dxhub::HubConfig& config) {
+void print_province_view(const dxhub::HubConfig& config, bool show_first_record) {
   dxhub::ProvinceClient client(config.province);
   auto info = client.get("/api/v1/resources/household_population");
   if (!info) {
@@ -50,6 +50,7 @@ void print_province_view(const dxhub::HubConfig& config) {
   }
   std::cout << "province holds: " << info->value("records", 0) << " current household_population records from "
             << info->value("batches", 0) << " batches (" << info->value("rows_received", 0) << " rows received)\n";
+  if (!show_first_record) return;
   auto one = client.get("/api/v1/resources/household_population/records?limit=1");
   if (one && one->contains("records") && !(*one)["records"].empty()) {
     std::cout << "first record: " << (*one)["records"][0].dump() << "\n";
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
     std::cerr << "dxhub-demo: " << s.to_string() << "\n";
     return dxhub::kExitSource;
   }
-  std::cout << "sample agency source: " << rows << " household rows in " << source_db << "\n";
+  std::cout << "sample agency source: " << rows << " synthetic household rows in " << source_db << "\n"
+            << "(sample data only, sent unmasked to the sandbox province; grants and masking come later)\n";
 
   // Sandbox credentials made for this run only; never written anywhere.
   const std::string app_key = "daye-demo-" + dxhub::protocol::random_hex(4);
@@ -125,7 +127,7 @@ int main(int argc, char** argv) {
   }
 
   int rc = run_sync(*config, "full sync");
-  print_province_view(*config);
+  print_province_view(*config, true);
   if (rc == dxhub::kExitOk) {
     dxhub::sample::HouseholdChanges changes;  // 100 changed, 50 new, stamped now
     if (auto s = dxhub::sample::apply_household_changes(source_db, changes); !s.is_ok()) {
@@ -134,7 +136,7 @@ int main(int argc, char** argv) {
     } else {
       std::cout << "\nagency changed " << changes.change << " rows and added " << changes.add << "\n";
       rc = run_sync(*config, "incremental sync");
-      print_province_view(*config);
+      print_province_view(*config, false);
     }
   }
   province.stop();
