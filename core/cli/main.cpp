@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : dxhub::kExitConfig;
   }
 
-  auto config = dxhub::load_hub_config(config_path);
+  auto config = dxhub::load_hub_config(config_path, /*need_secret=*/sync->parsed());
   dxhub::init_logging(!log_level.empty() ? log_level : (config ? config->log_level : "info"));
   if (!config) return fail(config.status());
 

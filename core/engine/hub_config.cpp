@@ -112,7 +112,7 @@ Expected<RecordEncoder> parse_record_encoder(const std::string& name) {
 }
 
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
-                                         const std::string& origin) {
+                                         const std::string& origin, bool need_secret) {
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
   for (const char* key : {"province", "sync"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
@@ -152,7 +152,10 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(p.integer("max_attempts", pc.max_attempts, 1, 100));
   DXHUB_RETURN_IF_ERROR(p.integer("backoff_initial_ms", pc.backoff_initial_ms, 0, 600000));
   DXHUB_RETURN_IF_ERROR(p.integer("backoff_max_ms", pc.backoff_max_ms, 0, 3600000));
-  DXHUB_RETURN_IF_ERROR(load_secret(province, base_dir, origin, pc.app_secret));
+  if (Status secret = load_secret(province, base_dir, origin, pc.app_secret); !secret.is_ok()) {
+    // A literal secret in the file is refused whatever the command.
+    if (need_secret || province.contains("app_secret")) return secret;
+  }
 
   const nlohmann::json& sync = doc.contains("sync") ? doc["sync"] : kEmpty;
   DXHUB_RETURN_IF_ERROR(
@@ -195,7 +198,7 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   return cfg;
 }
 
-Expected<HubConfig> load_hub_config(const std::string& path) {
+Expected<HubConfig> load_hub_config(const std::string& path, bool need_secret) {
   std::ifstream in(path);
   if (!in) return config_error("cannot read config file " + path);
   std::stringstream text;
@@ -203,7 +206,7 @@ Expected<HubConfig> load_hub_config(const std::string& path) {
   nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false, /*comments=*/true);
   if (doc.is_discarded()) return config_error(path + ": not valid JSON");
   std::string base = fs::absolute(path).parent_path().string();
-  return hub_config_from_json(doc, base, path);
+  return hub_config_from_json(doc, base, path, need_secret);
 }
 
 }  // namespace dxhub

@@ -42,12 +42,13 @@ struct HubConfig {
 };
 
 // Reads and validates the file. Every problem is a kConfig error naming the
-// file and the key.
-Expected<HubConfig> load_hub_config(const std::string& path);
+// file and the key. Commands that never talk to the province (`state`,
+// `plugins`) pass need_secret = false and leave province.app_secret empty.
+Expected<HubConfig> load_hub_config(const std::string& path, bool need_secret = true);
 
 // Same, from an already-parsed document (used by the embedded demo and tests);
 // `base_dir` resolves relative paths.
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
-                                         const std::string& origin);
+                                         const std::string& origin, bool need_secret = true);
 
 }  // namespace dxhub

@@ -91,6 +91,19 @@ TEST_F(HubConfigTest, BadInputNamesTheKeyAndNeverTheSecret) {
   }
 }
 
+TEST_F(HubConfigTest, CommandsThatDoNotDeliverNeedNoSecret) {
+  json doc = minimal();
+  doc["province"]["app_secret_env"] = "DXHUB_CONFIG_TEST_UNSET";
+  EXPECT_FALSE(load(doc));
+  std::string path = (dir_ / "dxhub.json").string();
+  auto cfg = load_hub_config(path, /*need_secret=*/false);
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_TRUE(cfg->province.app_secret.empty());
+  doc["province"]["app_secret"] = "literal";
+  std::ofstream(path) << doc.dump();
+  EXPECT_FALSE(load_hub_config(path, /*need_secret=*/false));
+}
+
 TEST_F(HubConfigTest, UnreadableOrMalformedFile) {
   auto missing = load_hub_config((dir_ / "nope.json").string());
   ASSERT_FALSE(missing);
