@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <memory>
 
 #include "core/avro/codec.h"
 #include "core/avro/ocf_writer.h"
@@ -79,7 +78,7 @@ bool selected(const ResourceSpec& spec, const std::vector<std::string>& only) {
 
 }  // namespace
 
-ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
+ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& store) {
   ResourceResult result;
   result.plugin = spec.plugin;
   result.resource = spec.resource_id;
@@ -100,19 +99,13 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
     result.read_status = codec.status();
     return result;
   }
-  auto store = StateStore::open(config_.state_db);
-  if (!store) {
-    result.read_status = store.status();
-    return result;
-  }
-
   // Delivery starts at once: batches left from earlier runs go first.
   DeliveryWorker delivery(config_.province,
                           DeliveryTarget{resource, spec.name_zh, schema->json(), mapper->primary_key(), config_.state_db});
   delivery.start();
 
   result.read_status = [&]() -> Status {
-    DXHUB_ASSIGN_OR_RETURN(nlohmann::json cursor, store->load_cursor(resource));
+    DXHUB_ASSIGN_OR_RETURN(nlohmann::json cursor, store.load_cursor(resource));
     DXHUB_ASSIGN_OR_RETURN(auto connector, host_.open_reader(spec, mapper->source_columns(), cursor));
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));
     DXHUB_ASSIGN_OR_RETURN(avro::Value value, schema->new_value());
@@ -120,7 +113,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
     BatchSink sink(*mapper, config_.sync.encoder, value, writer, result);
     std::string body;
     for (;;) {
-      DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store->next_sequence(resource));
+      DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
       std::string batch_id = protocol::random_hex(16);
       DXHUB_RETURN_IF_ERROR(writer.begin({{"dxhub.resource", resource},
                                           {"dxhub.plugin", spec.plugin},
@@ -131,13 +124,13 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
       if (rows == 0) return Status::ok();
       int64_t records = static_cast<int64_t>(writer.record_count());
       if (records == 0) {  // every row of the chunk was dead-lettered: still move past them
-        DXHUB_RETURN_IF_ERROR(store->advance_cursor(resource, connector->cursor(), sink.dead_letters));
+        DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, connector->cursor(), sink.dead_letters));
         continue;
       }
       DXHUB_RETURN_IF_ERROR(writer.finish(body));
       NewBatch batch{batch_id,     resource, sequence, records, config_.sync.codec, schema->fingerprint_hex(),
                      protocol::sha256_hex(body), body};
-      DXHUB_RETURN_IF_ERROR(store->spool_batch(batch, connector->cursor(), sink.dead_letters));
+      DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, connector->cursor(), sink.dead_letters));
       result.rows_spooled += records;
       ++result.batches_spooled;
       delivery.notify();
@@ -151,7 +144,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec) {
   result.delivery_status = delivery.status();
   result.batches_delivered = delivery.batches_delivered();
   result.rows_delivered = delivery.rows_delivered();
-  if (auto outbox = store->outbox_summary(); outbox) {
+  if (auto outbox = store.outbox_summary(); outbox) {
     for (const auto& o : *outbox) {
       if (o.resource == resource) result.batches_pending = o.batches;
     }
@@ -180,7 +173,7 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
   for (const auto& spec : specs) {
     if (!selected(spec, only)) continue;
     spdlog::info("resource {}/{}: sync started", spec.plugin, spec.resource_id);
-    ResourceResult r = sync_resource(spec);
+    ResourceResult r = sync_resource(spec, *store);
     if (!r.read_status.is_ok()) {
       spdlog::error("resource {}/{}: {}", spec.plugin, spec.resource_id, r.read_status.to_string());
     }

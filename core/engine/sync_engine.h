@@ -13,6 +13,7 @@
 #include "core/common/status.h"
 #include "core/engine/hub_config.h"
 #include "core/plugin/plugin_host.h"
+#include "core/state/state_store.h"
 
 namespace dxhub {
 
@@ -61,7 +62,9 @@ class SyncEngine {
   RunSummary run(const std::vector<std::string>& only, std::vector<Status> load_errors = {});
 
  private:
-  ResourceResult sync_resource(const ResourceSpec& spec);
+  // `store` is the run's own connection to the state (the delivery worker
+  // opens a second one for its thread).
+  ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
 
   const HubConfig& config_;
   PluginHost& host_;
