@@ -189,8 +189,12 @@ long ProvinceClient::backoff_ms(int failed_attempts, long retry_after_ms) {
 
 Expected<nlohmann::json> ProvinceClient::send_with_retries(const Request& request) {
   DXHUB_RETURN_IF_ERROR(init_status_);
-  // Computed once: hashing a 10 MB body per attempt would be wasted work.
-  std::string digest = protocol::body_digest(config_.method, request.body);
+  // Computed once, or not at all when the caller already hashed the body:
+  // hashing a 10 MB body per attempt would be wasted work. A stale digest
+  // is caught by the province (DIGEST_MISMATCH), never sent unnoticed.
+  std::string digest = config_.method == protocol::SignatureMethod::kHmacSha256 && !request.body_sha256.empty()
+                           ? std::string(request.body_sha256)
+                           : protocol::body_digest(config_.method, request.body);
   for (int attempt = 1;; ++attempt) {
     ++attempts_made_;
     delivery::ResponseVerdict verdict = send_once(request, digest);
@@ -239,6 +243,7 @@ Expected<Receipt> ProvinceClient::upload_batch(const std::string& resource, cons
   request.content_type = "application/avro";
   request.extra_headers = {std::string(protocol::kHeaderBatchId) + ": " + batch_id,
                            std::string(protocol::kHeaderBatchSeq) + ": " + std::to_string(sequence)};
+  request.body_sha256 = expected_digest;
   auto data = send_with_retries(request);
   if (!data) return data.status().with_context("upload batch " + batch_id + " of " + resource);
 

@@ -88,6 +88,9 @@ class ProvinceClient {
     std::string_view body;
     const char* content_type = nullptr;
     std::vector<std::string> extra_headers;
+    // Lowercase hex SHA-256 of body when the caller already has it (the
+    // outbox stores it); reused as the content digest under HMAC-SHA256.
+    std::string_view body_sha256;
   };
 
   Expected<nlohmann::json> send_with_retries(const Request& request);

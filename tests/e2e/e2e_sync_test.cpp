@@ -365,6 +365,18 @@ TEST_F(EndToEnd, OneFailingResourceDoesNotStopTheOthers) {
   EXPECT_EQ(unwrap_union((*held)["records"][0]["maybe"]), 70);
 }
 
+// The client reuses the outbox's SHA-256 as the signed content digest; a
+// stale one is refused by the province, never accepted.
+TEST_F(EndToEnd, StaleBodyDigestIsRefusedByTheProvince) {
+  start_province();
+  std::string body = "not even avro";
+  std::string stale = protocol::sha256_hex("another body");
+  auto receipt = client().upload_batch("household_population", "b-stale", 1, body, 1, stale);
+  ASSERT_FALSE(receipt);
+  EXPECT_EQ(receipt.status().code(), StatusCode::kRejected);
+  EXPECT_NE(receipt.status().message().find("DIGEST_MISMATCH"), std::string::npos) << receipt.status().message();
+}
+
 TEST_F(EndToEnd, MissingSourceDatabaseIsASourceErrorNamingTheResource) {
   start_province();
   std::string config = write_config();  // source_ was never created
