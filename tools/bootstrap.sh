@@ -16,6 +16,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev             # logging
   libcli11-dev                         # command line parsing
   libxml2-dev                          # (later feed kinds: XML/SOAP connectors)
+  libxxhash-dev                        # XXH3 row digests (boundary rows of incremental cursors)
   python3 python3-avro python3-snappy python3-zstandard  # independent Avro reader in tests and the bench reference
   sqlite3                              # inspecting state by hand
 )
