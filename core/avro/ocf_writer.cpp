@@ -36,7 +36,8 @@ OcfWriter::OcfWriter(const Schema& schema, Codec codec, size_t block_target_byte
       // A memory writer created once and pointed at the block buffer per record.
       writer_(avro_writer_memory(nullptr, 0)) {}
 
-Status OcfWriter::begin(const std::vector<std::pair<std::string, std::string>>& metadata) {
+Status OcfWriter::begin(const std::vector<std::pair<std::string, std::string>>& metadata,
+                        const std::array<uint8_t, kSyncBytes>* sync_marker) {
   if (!writer_) return internal_error("avro-c could not create a memory writer");
   if (!schema_) return internal_error("OcfWriter built from an empty Schema");
   std::set<std::string_view> keys;
@@ -50,11 +51,15 @@ Status OcfWriter::begin(const std::vector<std::pair<std::string, std::string>>& 
   record_count_ = 0;
   if (block_.size() < block_target_) block_.resize(block_target_);
 
-  // Never rand(): two files must not share a marker.
-  std::random_device entropy;
-  for (size_t i = 0; i < kSyncBytes; i += 4) {
-    uint32_t r = entropy();
-    for (size_t j = 0; j < 4; ++j) sync_[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  if (sync_marker != nullptr) {
+    sync_ = *sync_marker;
+  } else {
+    // Never rand(): two files must not share a marker.
+    std::random_device entropy;
+    for (size_t i = 0; i < kSyncBytes; i += 4) {
+      uint32_t r = entropy();
+      for (size_t j = 0; j < 4; ++j) sync_[i + j] = static_cast<uint8_t>(r >> (8 * j));
+    }
   }
 
   file_.append(kMagic, sizeof kMagic);

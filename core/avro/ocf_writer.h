@@ -46,8 +46,12 @@ class OcfWriter {
   // Starts a new file. `metadata` (e.g. dxhub.resource, dxhub.batch_id,
   // dxhub.sequence) goes into the header beside avro.schema (the schema's
   // original JSON, verbatim) and avro.codec. A fresh random sync marker is
-  // drawn per file. Keys starting with "avro." or repeated keys are kConfig.
-  Status begin(const std::vector<std::pair<std::string, std::string>>& metadata);
+  // drawn per file unless the caller gives one (`sync_marker`: a file that
+  // must come out byte for byte the same when written again from the same
+  // records, e.g. a batch re-read after a crash). Keys starting with "avro."
+  // or repeated keys are kConfig.
+  Status begin(const std::vector<std::pair<std::string, std::string>>& metadata,
+               const std::array<uint8_t, kSyncBytes>* sync_marker = nullptr);
 
   // Serialises one record (a value of the schema) into the current block;
   // a value of another schema is kData (avro-c itself would write it

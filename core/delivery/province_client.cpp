@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <type_traits>
 #include <thread>
 
 #include "core/common/log.h"
@@ -107,7 +109,9 @@ delivery::ResponseVerdict ProvinceClient::send_once(const Request& request, cons
   int64_t timestamp = now_ms();
   std::string nonce = random_hex();
   std::string signature =
-      sign(config_.method, config_.app_secret, string_to_sign(request.method, signed_path, timestamp, nonce, body_digest_hex));
+      sign(config_.method, config_.app_secret,
+           string_to_sign(request.method, signed_path, timestamp, nonce, body_digest_hex,
+                          SignedBatch{request.batch_id, request.batch_epoch, request.batch_sequence}));
 
   curl::HeaderList headers;
   auto build = [&]() -> Status {
@@ -124,7 +128,11 @@ delivery::ResponseVerdict ProvinceClient::send_once(const Request& request, cons
     if (request.content_type != nullptr) {
       DXHUB_RETURN_IF_ERROR(headers.append(std::string("Content-Type: ") + request.content_type));
     }
-    for (const std::string& h : request.extra_headers) DXHUB_RETURN_IF_ERROR(headers.append(h));
+    if (!request.batch_id.empty()) {
+      DXHUB_RETURN_IF_ERROR(headers.append(std::string(kHeaderBatchId) + ": " + request.batch_id));
+      DXHUB_RETURN_IF_ERROR(headers.append(std::string(kHeaderBatchEpoch) + ": " + request.batch_epoch));
+      DXHUB_RETURN_IF_ERROR(headers.append(std::string(kHeaderBatchSeq) + ": " + request.batch_sequence));
+    }
 
     DXHUB_RETURN_IF_ERROR(curl::check_setopt(curl_easy_setopt(curl, CURLOPT_URL, url.c_str()), "URL"));
     DXHUB_RETURN_IF_ERROR(curl::check_setopt(curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get()), "HTTPHEADER"));
@@ -232,18 +240,19 @@ Expected<std::string> ProvinceClient::register_schema(const std::string& resourc
   return fingerprint;
 }
 
-Expected<Receipt> ProvinceClient::upload_batch(const std::string& resource, const std::string& batch_id,
-                                               int64_t sequence, std::string_view body, int64_t expected_records,
-                                               const std::string& expected_digest) {
+Expected<Receipt> ProvinceClient::upload_batch(const BatchToSend& batch) {
+  const std::string resource(batch.resource);
+  const std::string batch_id(batch.batch_id);
   DXHUB_RETURN_IF_ERROR(check_resource_name(resource));
   Request request;
   request.method = "POST";
   request.path = "/api/v1/resources/" + resource + "/batches";
-  request.body = body;
+  request.body = batch.body;
   request.content_type = "application/avro";
-  request.extra_headers = {std::string(protocol::kHeaderBatchId) + ": " + batch_id,
-                           std::string(protocol::kHeaderBatchSeq) + ": " + std::to_string(sequence)};
-  request.body_sha256 = expected_digest;
+  request.batch_id = batch_id;
+  request.batch_epoch = std::to_string(batch.epoch);
+  request.batch_sequence = std::to_string(batch.sequence);
+  request.body_sha256 = batch.digest;
   auto data = send_with_retries(request);
   if (!data) return data.status().with_context("upload batch " + batch_id + " of " + resource);
 
@@ -252,22 +261,50 @@ Expected<Receipt> ProvinceClient::upload_batch(const std::string& resource, cons
   };
   if (!data->is_object()) return mismatch("the receipt is not a JSON object");
   Receipt receipt;
-  receipt.receipt_id = string_field(*data, "receipt_id");
-  receipt.batch_id = string_field(*data, "batch_id");
-  receipt.resource = string_field(*data, "resource");
-  receipt.sequence = int_field(*data, "sequence", 0);
-  receipt.records_accepted = int_field(*data, "records_accepted", -1);
-  receipt.digest = string_field(*data, "digest");
-  receipt.fingerprint = string_field(*data, "fingerprint");
-  receipt.received_at = string_field(*data, "received_at");
-  receipt.raw_json = data->dump();
-  if (receipt.batch_id != batch_id) return mismatch("batch_id is '" + receipt.batch_id + "'");
-  if (receipt.records_accepted != expected_records) {
-    return mismatch("records_accepted " + std::to_string(receipt.records_accepted) + ", sent " +
-                    std::to_string(expected_records));
+  protocol::ReceiptFields& r = receipt.fields;
+  r.receipt_id = string_field(*data, "receipt_id");
+  r.batch_id = string_field(*data, "batch_id");
+  r.resource = string_field(*data, "resource");
+  r.epoch = int_field(*data, "epoch", -1);
+  r.sequence = int_field(*data, "sequence", -1);
+  r.records_accepted = int_field(*data, "records_accepted", -1);
+  r.duplicate_keys = int_field(*data, "duplicate_keys", -1);
+  r.digest = string_field(*data, "digest");
+  r.fingerprint = string_field(*data, "fingerprint");
+  r.received_at = string_field(*data, "received_at");
+  receipt.raw_json = data->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+
+  // The signature first: fields of an unauthenticated receipt mean nothing.
+  std::string expected_signature =
+      protocol::sign(config_.method, config_.app_secret, protocol::receipt_string_to_sign(r));
+  if (!protocol::equal_constant_time(expected_signature, string_field(*data, "signature"))) {
+    return rejected_error("upload batch " + batch_id + " of " + resource +
+                          ": receipt signature does not verify (not issued by the province, or altered)");
   }
-  if (receipt.digest != expected_digest) {
-    return mismatch("digest " + receipt.digest + ", sent " + expected_digest);
+  auto differs = [&](const char* field, const auto& got, const auto& sent) -> std::optional<Status> {
+    if (got == sent) return std::nullopt;
+    std::string got_text, sent_text;
+    if constexpr (std::is_integral_v<std::decay_t<decltype(got)>>) {
+      got_text = std::to_string(got);
+      sent_text = std::to_string(sent);
+    } else {
+      got_text = std::string(got);
+      sent_text = std::string(sent);
+    }
+    return mismatch(std::string(field) + " is '" + got_text + "', sent '" + sent_text + "'");
+  };
+  for (auto check : {differs("batch_id", std::string_view(r.batch_id), batch.batch_id),
+                     differs("resource", std::string_view(r.resource), batch.resource),
+                     differs("digest", std::string_view(r.digest), batch.digest),
+                     differs("fingerprint", std::string_view(r.fingerprint), batch.fingerprint)}) {
+    if (check) return *check;
+  }
+  for (auto check : {differs("epoch", r.epoch, batch.epoch), differs("sequence", r.sequence, batch.sequence),
+                     differs("records_accepted", r.records_accepted, batch.record_count)}) {
+    if (check) return *check;
+  }
+  if (r.duplicate_keys < 0 || r.duplicate_keys > r.records_accepted) {
+    return mismatch("duplicate_keys " + std::to_string(r.duplicate_keys) + " is out of range");
   }
   return receipt;
 }

@@ -42,15 +42,22 @@ struct ProvinceConfig {
   long retry_after_max_ms = 30000;  // cap on the province's Retry-After
 };
 
+// One spooled batch as it goes out; views into the caller's outbox entry.
+struct BatchToSend {
+  std::string_view resource;
+  std::string_view batch_id;
+  int64_t epoch = 0;     // of the hub's state file: orders batches across a state reset
+  int64_t sequence = 0;  // per resource, within the epoch
+  int64_t record_count = 0;
+  std::string_view digest;       // lowercase hex SHA-256 of body
+  std::string_view fingerprint;  // of the schema the records were written with
+  std::string_view body;         // the Avro object container file
+};
+
+// A receipt whose province signature verified and whose every field matches
+// the batch sent.
 struct Receipt {
-  std::string receipt_id;
-  std::string batch_id;
-  std::string resource;
-  int64_t sequence = 0;
-  int64_t records_accepted = 0;
-  std::string digest;
-  std::string fingerprint;
-  std::string received_at;
+  protocol::ReceiptFields fields;
   std::string raw_json;  // the envelope's "data", as stored in the state's receipts table
 };
 
@@ -66,13 +73,13 @@ class ProvinceClient {
   Expected<std::string> register_schema(const std::string& resource, const std::string& schema_json,
                                         const std::string& primary_key, const std::string& name_zh);
 
-  // POST /api/v1/resources/{resource}/batches with the Avro container `body`
-  // (Content-Type application/avro, X-Dxhub-Batch-Id / X-Dxhub-Batch-Seq).
-  // The receipt must name batch_id and report expected_records and
-  // expected_digest (lowercase hex SHA-256 of body); otherwise kRejected
-  // ("receipt mismatch ...").
-  Expected<Receipt> upload_batch(const std::string& resource, const std::string& batch_id, int64_t sequence,
-                                 std::string_view body, int64_t expected_records, const std::string& expected_digest);
+  // POST /api/v1/resources/{resource}/batches with the Avro container body
+  // (Content-Type application/avro; X-Dxhub-Batch-Id, -Epoch and -Seq, all
+  // three signed). The receipt's province signature (HMAC with the AppSecret
+  // over every receipt field) must verify, and it must name this batch id,
+  // resource, epoch, sequence, fingerprint, record count and digest;
+  // otherwise kRejected ("receipt mismatch ..." / "receipt signature ...").
+  Expected<Receipt> upload_batch(const BatchToSend& batch);
 
   // Signed GET of `path_and_query` (e.g. "/api/v1/resources/x/stats");
   // returns the envelope's "data".
@@ -87,7 +94,10 @@ class ProvinceClient {
     std::string path;  // below base_url, starting with '/'
     std::string_view body;
     const char* content_type = nullptr;
-    std::vector<std::string> extra_headers;
+    // Upload identity, sent as the X-Dxhub-Batch-* headers and signed.
+    std::string batch_id;
+    std::string batch_epoch;
+    std::string batch_sequence;
     // Lowercase hex SHA-256 of body when the caller already has it (the
     // outbox stores it); reused as the content digest under HMAC-SHA256.
     std::string_view body_sha256;

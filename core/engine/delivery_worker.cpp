@@ -51,6 +51,7 @@ Status DeliveryWorker::deliver_all() {
   if (!fingerprint) return fingerprint.status().with_context("schema registration");
   spdlog::debug("resource {}: schema registered, fingerprint {}", target_.resource, *fingerprint);
 
+  DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
   for (;;) {
     uint64_t seen_generation;
     bool done;
@@ -67,8 +68,8 @@ Status DeliveryWorker::deliver_all() {
       continue;
     }
     for (const auto& batch : batches) {
-      auto receipt = client.upload_batch(target_.resource, batch.batch_id, batch.sequence, batch.body,
-                                         batch.record_count, batch.digest);
+      auto receipt = client.upload_batch(BatchToSend{batch.resource, batch.batch_id, epoch, batch.sequence,
+                                                     batch.record_count, batch.digest, batch.fingerprint, batch.body});
       if (!receipt) {
         Status failed = receipt.status().with_context("batch " + batch.batch_id + " (sequence " +
                                                       std::to_string(batch.sequence) + ")");
@@ -79,7 +80,7 @@ Status DeliveryWorker::deliver_all() {
       ++batches_delivered_;
       rows_delivered_ += batch.record_count;
       spdlog::debug("resource {}: batch {} sequence {} delivered, {} records, receipt {}", target_.resource,
-                    batch.batch_id, batch.sequence, batch.record_count, receipt->receipt_id);
+                    batch.batch_id, batch.sequence, batch.record_count, receipt->fields.receipt_id);
     }
   }
 }

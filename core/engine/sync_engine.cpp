@@ -8,6 +8,7 @@
 #include "core/avro/codec.h"
 #include "core/avro/ocf_writer.h"
 #include "core/avro/schema.h"
+#include "core/engine/batch_identity.h"
 #include "core/engine/delivery_worker.h"
 #include "core/mapping/record_mapper.h"
 #include "core/protocol/signing.h"
@@ -112,25 +113,35 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     avro::OcfWriter writer(*schema, *codec, config_.sync.block_bytes);
     BatchSink sink(*mapper, config_.sync.encoder, value, writer, result);
     std::string body;
+    DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
+    const std::string epoch_text = std::to_string(epoch);
+    auto cursor_text = [](const nlohmann::json& position) {
+      return position.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
     for (;;) {
       DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
-      std::string batch_id = protocol::random_hex(16);
+      const std::string cursor_from = cursor_text(connector->cursor());
+      const auto sync_marker = batch_sync_marker(resource, epoch, sequence, cursor_from);
       DXHUB_RETURN_IF_ERROR(writer.begin({{"dxhub.resource", resource},
                                           {"dxhub.plugin", spec.plugin},
-                                          {"dxhub.batch_id", batch_id},
-                                          {"dxhub.sequence", std::to_string(sequence)}}));
+                                          {"dxhub.epoch", epoch_text},
+                                          {"dxhub.sequence", std::to_string(sequence)}},
+                                         &sync_marker));
       sink.dead_letters.clear();
       DXHUB_ASSIGN_OR_RETURN(size_t rows, connector->read(static_cast<size_t>(config_.sync.batch_rows), sink));
       if (rows == 0) return Status::ok();
       int64_t records = static_cast<int64_t>(writer.record_count());
+      nlohmann::json cursor_to = connector->cursor();
       if (records == 0) {  // every row of the chunk was dead-lettered: still move past them
-        DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, connector->cursor(), sink.dead_letters));
+        DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, cursor_to, sink.dead_letters));
         continue;
       }
       DXHUB_RETURN_IF_ERROR(writer.finish(body));
-      NewBatch batch{batch_id,     resource, sequence, records, config_.sync.codec, schema->fingerprint_hex(),
-                     protocol::sha256_hex(body), body};
-      DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, connector->cursor(), sink.dead_letters));
+      std::string digest = protocol::sha256_hex(body);
+      std::string batch_id = batch_id_for(resource, cursor_from, cursor_text(cursor_to), digest);
+      NewBatch batch{batch_id, resource, sequence, records, config_.sync.codec, schema->fingerprint_hex(),
+                     std::move(digest), body};
+      DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, cursor_to, sink.dead_letters));
       result.rows_spooled += records;
       ++result.batches_spooled;
       delivery.notify();

@@ -66,11 +66,29 @@ std::string body_digest(SignatureMethod m, std::string_view data) {
 std::string sha256_hex(std::string_view data) { return body_digest(SignatureMethod::kHmacSha256, data); }
 
 std::string string_to_sign(std::string_view method, std::string_view path_and_query, int64_t timestamp_ms,
-                           std::string_view nonce, std::string_view body_digest_hex) {
+                           std::string_view nonce, std::string_view body_digest_hex, const SignedBatch& batch) {
   std::string s;
-  s.reserve(method.size() + path_and_query.size() + nonce.size() + body_digest_hex.size() + 32);
+  s.reserve(method.size() + path_and_query.size() + nonce.size() + body_digest_hex.size() + batch.id.size() +
+            batch.epoch.size() + batch.sequence.size() + 40);
   s.append(method).append("\n").append(path_and_query).append("\n").append(std::to_string(timestamp_ms));
   s.append("\n").append(nonce).append("\n").append(body_digest_hex);
+  s.append("\n").append(batch.id).append("\n").append(batch.epoch).append("\n").append(batch.sequence);
+  return s;
+}
+
+std::string receipt_string_to_sign(const ReceiptFields& r) {
+  std::string s = "dxhub-receipt-v1";
+  for (std::string_view field : {std::string_view(r.receipt_id), std::string_view(r.batch_id),
+                                 std::string_view(r.resource)}) {
+    s.append("\n").append(field);
+  }
+  for (int64_t number : {r.epoch, r.sequence, r.records_accepted, r.duplicate_keys}) {
+    s.append("\n").append(std::to_string(number));
+  }
+  for (std::string_view field : {std::string_view(r.digest), std::string_view(r.fingerprint),
+                                 std::string_view(r.received_at)}) {
+    s.append("\n").append(field);
+  }
   return s;
 }
 

@@ -151,6 +151,9 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
       DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 1"));
     }
     // Later versions migrate here: if (version < 2) { ... }
+    DXHUB_RETURN_IF_ERROR(db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); "
+                                  "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', " +
+                                  std::to_string(wall_clock_ms()) + ")"));
     DXHUB_RETURN_IF_ERROR(tx.commit());
   }
 
@@ -182,6 +185,13 @@ Expected<nlohmann::json> StateStore::load_cursor(const std::string& resource) {
   DXHUB_ASSIGN_OR_RETURN(bool found, select_cursor_.step());
   if (!found || select_cursor_.column_is_null(0)) return nlohmann::json(nullptr);
   return parse_json_column(select_cursor_.column_text(0));
+}
+
+Expected<int64_t> StateStore::epoch() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT value FROM meta WHERE key = 'epoch'"));
+  DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
+  if (!found) return internal_error("state store " + db_.path() + " has no epoch");
+  return stmt.column_int64(0);
 }
 
 Expected<int64_t> StateStore::next_sequence(const std::string& resource) {

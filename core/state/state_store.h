@@ -170,6 +170,9 @@ class StateStore {
   Expected<nlohmann::json> load_cursor(const std::string& resource);  // null if none
   // Peek: the sequence number the next spooled batch of `resource` gets.
   Expected<int64_t> next_sequence(const std::string& resource);
+  // Wall-clock ms when this state file was created: batches of a newer
+  // state (after the file was lost) outrank older ones at the province.
+  Expected<int64_t> epoch();
 
   // ONE transaction: inserts the batch into the outbox, sets the resource's
   // cursor to `new_cursor`, advances its sequence and stores `dead_letters`

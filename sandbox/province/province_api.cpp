@@ -155,7 +155,9 @@ HandledRequest ProvinceApi::handle(const HttpRequest& request) {
                                  header(request, protocol::kHeaderNonce),
                                  header(request, protocol::kHeaderSignatureMethod),
                                  header(request, protocol::kHeaderContentDigest),
-                                 header(request, protocol::kHeaderSignature)};
+                                 header(request, protocol::kHeaderSignature),
+                                 {header(request, protocol::kHeaderBatchId), header(request, protocol::kHeaderBatchEpoch),
+                                  header(request, protocol::kHeaderBatchSeq)}};
     std::string_view method_name(request.method_string().data(), request.method_string().size());
     if (auto refusal = auth_.verify(method_name, target, signed_headers, request.body(), protocol::now_ms())) {
       handled.response = error_response(*refusal);
@@ -170,7 +172,8 @@ HandledRequest ProvinceApi::handle(const HttpRequest& request) {
     switch (route) {
       case Route::kSchemas: handled.response = register_schema(resource, request); break;
       case Route::kBatches:
-        handled.response = is_post ? upload_batch(resource, request) : list_batches(resource);
+        handled.response =
+            is_post ? upload_batch(resource, request, signed_headers) : list_batches(resource, signed_headers);
         break;
       case Route::kRecords: handled.response = list_records(resource, query); break;
       case Route::kResource: handled.response = describe_resource(resource); break;
@@ -219,7 +222,16 @@ ApiResponse ProvinceApi::register_schema(const std::string& resource, const Http
                       {"created", registered->created}});
 }
 
-ApiResponse ProvinceApi::upload_batch(const std::string& resource, const HttpRequest& request) {
+nlohmann::json ProvinceApi::signed_receipt(const Receipt& receipt, const SignedHeaders& caller) {
+  nlohmann::json json = receipt.to_json();
+  json["signature_method"] = std::string(caller.signature_method);
+  json["signature"] =
+      auth_.sign_for(caller.app_key, caller.signature_method, protocol::receipt_string_to_sign(receipt));
+  return json;
+}
+
+ApiResponse ProvinceApi::upload_batch(const std::string& resource, const HttpRequest& request,
+                                      const SignedHeaders& caller) {
   std::string_view content_type = header(request, "Content-Type");
   if (content_type.substr(0, content_type.find(';')) != "application/avro") {
     return fail(415, "UNSUPPORTED_MEDIA_TYPE", "batches are application/avro");
@@ -229,25 +241,33 @@ ApiResponse ProvinceApi::upload_batch(const std::string& resource, const HttpReq
     return fail(400, "INVALID_BATCH_ID", std::string(protocol::kHeaderBatchId) + " must be 1-128 of [A-Za-z0-9_.-]");
   }
   auto sequence = parse_int64(header(request, protocol::kHeaderBatchSeq));
-  if (!sequence) return fail(400, "INVALID_BATCH_SEQ", std::string(protocol::kHeaderBatchSeq) + " must be an integer");
+  if (!sequence || *sequence < 0) {
+    return fail(400, "INVALID_BATCH_SEQ", std::string(protocol::kHeaderBatchSeq) + " must be a non-negative integer");
+  }
+  auto epoch = parse_int64(header(request, protocol::kHeaderBatchEpoch));
+  if (!epoch || *epoch < 0) {
+    return fail(400, "INVALID_BATCH_EPOCH",
+                std::string(protocol::kHeaderBatchEpoch) + " must be a non-negative integer");
+  }
 
-  auto outcome = store_.ingest_batch({resource, batch_id, *sequence, request.body()});
+  auto outcome = store_.ingest_batch({resource, batch_id, *epoch, *sequence, request.body()});
   if (!outcome) return internal_failure(outcome.status());
   switch (outcome->kind) {
     case IngestOutcome::Kind::kStored:
-    case IngestOutcome::Kind::kDuplicate: return ok_response(outcome->receipt.to_json());
+    case IngestOutcome::Kind::kDuplicate: return ok_response(signed_receipt(outcome->receipt, caller));
     case IngestOutcome::Kind::kBatchConflict: return fail(409, "BATCH_CONFLICT", outcome->detail);
     case IngestOutcome::Kind::kSchemaNotRegistered: return fail(409, "SCHEMA_NOT_REGISTERED", outcome->detail);
     case IngestOutcome::Kind::kInvalidAvro: return fail(400, "INVALID_AVRO", outcome->detail);
+    case IngestOutcome::Kind::kIdentityMismatch: return fail(400, "BATCH_IDENTITY_MISMATCH", outcome->detail);
   }
   return internal_failure(internal_error("unhandled ingest outcome"));
 }
 
-ApiResponse ProvinceApi::list_batches(const std::string& resource) {
+ApiResponse ProvinceApi::list_batches(const std::string& resource, const SignedHeaders& caller) {
   auto receipts = store_.receipts(resource);
   if (!receipts) return internal_failure(receipts.status());
   nlohmann::json list = nlohmann::json::array();
-  for (const Receipt& r : *receipts) list.push_back(r.to_json());
+  for (const Receipt& r : *receipts) list.push_back(signed_receipt(r, caller));
   return ok_response({{"resource", resource}, {"batches", std::move(list)}});
 }
 

@@ -36,8 +36,10 @@ class ProvinceApi {
 
  private:
   ApiResponse register_schema(const std::string& resource, const HttpRequest& request);
-  ApiResponse upload_batch(const std::string& resource, const HttpRequest& request);
-  ApiResponse list_batches(const std::string& resource);
+  // `caller` authenticated the request: receipts are signed for it.
+  ApiResponse upload_batch(const std::string& resource, const HttpRequest& request, const SignedHeaders& caller);
+  ApiResponse list_batches(const std::string& resource, const SignedHeaders& caller);
+  nlohmann::json signed_receipt(const Receipt& receipt, const SignedHeaders& caller);
   ApiResponse list_records(const std::string& resource, std::string_view query);
   ApiResponse describe_resource(const std::string& resource);
 

@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS batches (
   codec            TEXT NOT NULL,
   received_at      TEXT NOT NULL,
   body             BLOB NOT NULL,
-  applied          INTEGER NOT NULL DEFAULT 1  -- 0: records not yet upserted into `records`
+  applied          INTEGER NOT NULL DEFAULT 1, -- 0: records not yet upserted into `records`
+  epoch            INTEGER NOT NULL DEFAULT 0, -- of the hub's state; orders batches with sequence
+  duplicate_keys   INTEGER NOT NULL DEFAULT 0  -- records whose key an earlier record of the batch had
 );
 CREATE INDEX IF NOT EXISTS batches_by_resource ON batches (resource, sequence);
 CREATE INDEX IF NOT EXISTS batches_pending ON batches (resource, sequence) WHERE applied = 0;
@@ -49,6 +51,7 @@ CREATE TABLE IF NOT EXISTS records (
   sequence    INTEGER NOT NULL,
   fingerprint TEXT NOT NULL,
   data        BLOB NOT NULL,
+  epoch       INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (resource, pk)
 );
 )sql";
@@ -69,7 +72,8 @@ PRAGMA wal_autocheckpoint=4096;
 )sql";
 
 constexpr const char* kReceiptColumns =
-    "receipt_id, batch_id, resource, sequence, records_accepted, digest, fingerprint, received_at";
+    "receipt_id, batch_id, resource, sequence, records_accepted, digest, fingerprint, received_at, epoch, "
+    "duplicate_keys";
 
 Receipt receipt_from_row(const SqliteStmt& s) {
   Receipt r;
@@ -81,6 +85,8 @@ Receipt receipt_from_row(const SqliteStmt& s) {
   r.digest = s.column_text(5);
   r.fingerprint = s.column_text(6);
   r.received_at = s.column_text(7);
+  r.epoch = s.column_int64(8);
+  r.duplicate_keys = s.column_int64(9);
   return r;
 }
 
@@ -113,6 +119,7 @@ struct ProvinceStore::IngestState {
   std::optional<PrimaryKeyReader> key_reader;
   int64_t declared_records = 0;  // by the file's blocks
   int64_t records = 0;
+  int64_t duplicate_keys = 0;
   std::optional<IngestOutcome::Kind> refusal;
   std::string refusal_detail;
   Status storage_failure;
@@ -120,10 +127,27 @@ struct ProvinceStore::IngestState {
 
 
 nlohmann::json Receipt::to_json() const {
-  return {{"receipt_id", receipt_id}, {"batch_id", batch_id}, {"resource", resource},
-          {"sequence", sequence},     {"records_accepted", records_accepted}, {"digest", digest},
+  return {{"receipt_id", receipt_id},   {"batch_id", batch_id},
+          {"resource", resource},       {"epoch", epoch},
+          {"sequence", sequence},       {"records_accepted", records_accepted},
+          {"duplicate_keys", duplicate_keys}, {"digest", digest},
           {"fingerprint", fingerprint}, {"received_at", received_at}};
 }
+
+namespace {
+
+// Columns added after the first release; older databases gain them here.
+Status add_missing_column(SqliteDb& db, const char* table, const char* column, const char* definition) {
+  DXHUB_ASSIGN_OR_RETURN(bool exists, db.table_exists(table));
+  if (!exists) return Status::ok();
+  DXHUB_ASSIGN_OR_RETURN(auto find, db.prepare(std::string("SELECT 1 FROM pragma_table_info('") + table +
+                                               "') WHERE name = '" + column + "'"));
+  DXHUB_ASSIGN_OR_RETURN(bool has_column, find.step());
+  if (has_column) return Status::ok();
+  return db.exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + definition);
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<ProvinceStore>> ProvinceStore::open(const std::string& path) {
   std::unique_ptr<ProvinceStore> store(new ProvinceStore());
@@ -135,22 +159,18 @@ Expected<std::unique_ptr<ProvinceStore>> ProvinceStore::open(const std::string& 
 Status ProvinceStore::init() {
   DXHUB_RETURN_IF_ERROR(db_.exec(kPragmas));
   // Databases made before batches had `applied`: all their batches were
-  // upserted on arrival.
-  DXHUB_ASSIGN_OR_RETURN(bool had_batches, db_.table_exists("batches"));
-  if (had_batches) {
-    DXHUB_ASSIGN_OR_RETURN(auto column, db_.prepare("SELECT 1 FROM pragma_table_info('batches') WHERE name = 'applied'"));
-    DXHUB_ASSIGN_OR_RETURN(bool has_applied, column.step());
-    if (!has_applied) {
-      DXHUB_RETURN_IF_ERROR(db_.exec("ALTER TABLE batches ADD COLUMN applied INTEGER NOT NULL DEFAULT 1"));
-    }
-  }
+  // upserted on arrival. Before epochs, everything was epoch 0.
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "applied", "INTEGER NOT NULL DEFAULT 1"));
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "epoch", "INTEGER NOT NULL DEFAULT 0"));
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "duplicate_keys", "INTEGER NOT NULL DEFAULT 0"));
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "records", "epoch", "INTEGER NOT NULL DEFAULT 0"));
   DXHUB_RETURN_IF_ERROR(db_.exec(kCreateTables));
   DXHUB_ASSIGN_OR_RETURN(upserter_, RecordUpserter::prepare(db_));
   DXHUB_ASSIGN_OR_RETURN(
       insert_batch_,
       db_.prepare("INSERT INTO batches (batch_id, receipt_id, resource, sequence, records_accepted, digest, "
-                  "fingerprint, codec, received_at, body, applied) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)"));
+                  "fingerprint, codec, received_at, body, applied, epoch, duplicate_keys) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)"));
   DXHUB_ASSIGN_OR_RETURN(find_batch_, db_.prepare(std::string("SELECT ") + kReceiptColumns +
                                                   " FROM batches WHERE batch_id = ?1"));
   DXHUB_ASSIGN_OR_RETURN(find_schema_,
@@ -225,7 +245,7 @@ Expected<std::optional<std::string>> ProvinceStore::registered_primary_key(std::
 // writer): the header schema must be registered for the resource and every
 // record must carry its primary key. With `apply`, the records are also
 // upserted into `records` (sorted by key, later sequences win).
-Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resource, int64_t sequence,
+Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resource, int64_t epoch, int64_t sequence,
                                                         std::string_view body, bool apply, IngestState& state) {
   // Once the file has passed our own checks and before avro-c decodes it:
   // the header schema must be registered for the resource.
@@ -256,8 +276,29 @@ Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resourc
       return rejected_error(state.refusal_detail);
     }
     state.key_reader = std::move(*reader);
+    // The batch headers are signed and so is the body's digest: where the
+    // file names its own identity (the hub's files do; a plain Avro writer's
+    // cannot), it must agree with the signed headers.
+    auto meta = [&](const char* name) -> std::optional<std::string_view> {
+      auto it = file.metadata.find(name);
+      if (it == file.metadata.end()) return std::nullopt;
+      return std::string_view(it->second);
+    };
+    const std::string epoch_text = std::to_string(epoch);
+    const std::string sequence_text = std::to_string(sequence);
+    for (auto [name, expected] : {std::pair<const char*, std::string_view>{"dxhub.resource", resource},
+                                  {"dxhub.epoch", epoch_text},
+                                  {"dxhub.sequence", sequence_text}}) {
+      auto found = meta(name);
+      if (found && *found != expected) {
+        state.refusal = IngestOutcome::Kind::kIdentityMismatch;
+        state.refusal_detail = std::string("the file's ") + name + " is '" + std::string(*found) +
+                               "' but the signed request says '" + std::string(expected) + "'";
+        return rejected_error(state.refusal_detail);
+      }
+    }
     state.declared_records = file.record_count;
-    if (apply) upserter_.begin(resource, sequence, state.fingerprint);
+    if (apply) upserter_.begin(resource, epoch, sequence, state.fingerprint);
     return Status::ok();
   };
 
@@ -268,6 +309,9 @@ Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resourc
   callbacks.on_record = [&](const avro::DecodedRecord& record) -> Status {
     DXHUB_ASSIGN_OR_RETURN(PrimaryKeyValue key, state.key_reader->read(record.value));
     if (!apply) {
+      bool first_time = key.is_integer ? seen_integer_keys_.insert(key.integer).second
+                                       : seen_text_keys_.emplace(key.text).second;
+      if (!first_time) ++state.duplicate_keys;
       ++state.records;
       return Status::ok();
     }
@@ -295,8 +339,8 @@ Status ProvinceStore::apply_pending(std::string_view resource) {
   // SELECT over them must not see.
   std::vector<std::string> batch_ids;
   {
-    DXHUB_ASSIGN_OR_RETURN(auto pending, db_.prepare("SELECT batch_id FROM batches "
-                                                     "WHERE resource = ?1 AND applied = 0 ORDER BY sequence"));
+    DXHUB_ASSIGN_OR_RETURN(auto pending, db_.prepare("SELECT batch_id FROM batches WHERE resource = ?1 AND "
+                                                     "applied = 0 ORDER BY epoch, sequence, rowid"));
     DXHUB_RETURN_IF_ERROR(pending.bind_text(1, resource));
     for (;;) {
       DXHUB_ASSIGN_OR_RETURN(bool row, pending.step());
@@ -306,14 +350,15 @@ Status ProvinceStore::apply_pending(std::string_view resource) {
   }
   if (batch_ids.empty()) return Status::ok();
   DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
-  DXHUB_ASSIGN_OR_RETURN(auto load, db_.prepare("SELECT sequence, body FROM batches WHERE batch_id = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(auto load, db_.prepare("SELECT epoch, sequence, body FROM batches WHERE batch_id = ?1"));
   DXHUB_ASSIGN_OR_RETURN(auto mark, db_.prepare("UPDATE batches SET applied = 1 WHERE batch_id = ?1"));
   for (const std::string& batch_id : batch_ids) {
     DXHUB_RETURN_IF_ERROR(load.bind_text(1, batch_id));
     DXHUB_ASSIGN_OR_RETURN(bool found, load.step());
     if (!found) return internal_error("batch " + batch_id + " vanished while being applied");
     IngestState state;
-    auto decoded = decode_batch(resource, load.column_int64(0), load.column_blob(1), /*apply=*/true, state);
+    auto decoded = decode_batch(resource, load.column_int64(0), load.column_int64(1), load.column_blob(2),
+                                /*apply=*/true, state);
     if (!state.storage_failure.is_ok()) return state.storage_failure;
     if (!decoded) {
       return internal_error("stored batch " + batch_id + " no longer decodes: " + decoded.status().message());
@@ -345,7 +390,9 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
 
   DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
   IngestState state;
-  auto decoded = decode_batch(upload.resource, upload.sequence, upload.body, /*apply=*/false, state);
+  seen_integer_keys_.clear();
+  seen_text_keys_.clear();
+  auto decoded = decode_batch(upload.resource, upload.epoch, upload.sequence, upload.body, /*apply=*/false, state);
   if (!state.storage_failure.is_ok()) return state.storage_failure;
   if (!decoded && !state.refusal) {
     state.refusal = IngestOutcome::Kind::kInvalidAvro;
@@ -361,8 +408,10 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
   r.receipt_id = "rcpt-" + protocol::random_hex(12);
   r.batch_id = upload.batch_id;
   r.resource = upload.resource;
+  r.epoch = upload.epoch;
   r.sequence = upload.sequence;
   r.records_accepted = state.records;
+  r.duplicate_keys = state.duplicate_keys;
   r.digest = std::move(digest);
   r.fingerprint = state.fingerprint;
   r.received_at = iso8601_utc_now();
@@ -377,6 +426,8 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(8, decoded->codec));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_text(9, r.received_at));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_blob_static(10, upload.body));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(11, r.epoch));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(12, r.duplicate_keys));
     DXHUB_RETURN_IF_ERROR(insert_batch_.run());
     return insert_batch_.reset();
   }();
@@ -480,7 +531,7 @@ Expected<RecordPage> ProvinceStore::record_by_key(std::string_view resource, std
 Expected<std::vector<Receipt>> ProvinceStore::receipts(std::string_view resource) {
   std::lock_guard lock(mutex_);
   DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string("SELECT ") + kReceiptColumns +
-                                                " FROM batches WHERE resource = ?1 ORDER BY sequence, received_at"));
+                                                " FROM batches WHERE resource = ?1 ORDER BY epoch, sequence, rowid"));
   DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
   std::vector<Receipt> out;
   for (;;) {

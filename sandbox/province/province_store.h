@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "core/common/sqlite_db.h"
 #include "core/common/status.h"
 #include "core/avro/avro_c_reader.h"
+#include "core/protocol/signing.h"
 #include "sandbox/province/record_codec.h"
 #include "sandbox/province/record_upserter.h"
 
@@ -42,27 +44,24 @@ struct SchemaInfo {
   std::string primary_key;
 };
 
-struct Receipt {
-  std::string receipt_id;
-  std::string batch_id;
-  std::string resource;
-  int64_t sequence = 0;
-  int64_t records_accepted = 0;
-  std::string digest;  // sha256 hex of the body
-  std::string fingerprint;
-  std::string received_at;  // ISO-8601 UTC
+// What the province acknowledges for a stored batch (protocol::ReceiptFields:
+// receipt_id, batch_id, resource, epoch, sequence, records_accepted,
+// duplicate_keys, digest = sha256 hex of the body, fingerprint, received_at
+// ISO-8601 UTC). The API signs it per request with the caller's secret.
+struct Receipt : protocol::ReceiptFields {
   nlohmann::json to_json() const;
 };
 
 struct BatchUpload {
   std::string_view resource;
   std::string_view batch_id;
+  int64_t epoch = 0;
   int64_t sequence = 0;
   std::string_view body;  // an Avro object container file
 };
 
 struct IngestOutcome {
-  enum class Kind { kStored, kDuplicate, kBatchConflict, kSchemaNotRegistered, kInvalidAvro };
+  enum class Kind { kStored, kDuplicate, kBatchConflict, kSchemaNotRegistered, kInvalidAvro, kIdentityMismatch };
   Kind kind = Kind::kStored;
   Receipt receipt;     // kStored, kDuplicate
   std::string detail;  // why, for the refusals
@@ -107,8 +106,8 @@ class ProvinceStore {
 
   ProvinceStore() = default;
   Status init();
-  Expected<avro::DecodedFile> decode_batch(std::string_view resource, int64_t sequence, std::string_view body,
-                                           bool apply, IngestState& state);
+  Expected<avro::DecodedFile> decode_batch(std::string_view resource, int64_t epoch, int64_t sequence,
+                                           std::string_view body, bool apply, IngestState& state);
   Status apply_pending(std::string_view resource);
   template <typename Bind>
   Expected<RecordPage> read_records(std::string_view resource, const char* select, Bind&& bind);
@@ -126,6 +125,10 @@ class ProvinceStore {
   SqliteStmt find_batch_;
   SqliteStmt find_schema_;
   std::map<std::string, DecodingSchema, std::less<>> decoding_schemas_;  // by fingerprint
+  // Primary keys seen in the upload being ingested (duplicate_keys); kept
+  // between uploads so their buckets are reused.
+  std::unordered_set<int64_t> seen_integer_keys_;
+  std::unordered_set<std::string> seen_text_keys_;
 };
 
 }  // namespace dxhub::province

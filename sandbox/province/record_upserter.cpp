@@ -6,20 +6,20 @@ namespace dxhub::province {
 
 namespace {
 
-// Row j binds its key to ?(4+2j) and its bytes to ?(5+2j); resource,
-// sequence and fingerprint are ?1..?3, shared by every row.
+// Row j binds its key to ?(5+2j) and its bytes to ?(6+2j); resource,
+// sequence, fingerprint and epoch are ?1..?4, shared by every row.
 std::string upsert_sql(size_t rows) {
-  std::string sql = "INSERT INTO records (resource, pk, sequence, fingerprint, data) VALUES ";
+  std::string sql = "INSERT INTO records (resource, pk, sequence, fingerprint, data, epoch) VALUES ";
   for (size_t j = 0; j < rows; ++j) {
     if (j > 0) sql += ", ";
-    sql += "(?1, ?" + std::to_string(4 + 2 * j) + ", ?2, ?3, ?" + std::to_string(5 + 2 * j) + ")";
+    sql += "(?1, ?" + std::to_string(5 + 2 * j) + ", ?2, ?3, ?" + std::to_string(6 + 2 * j) + ", ?4)";
   }
   // Rows of one statement are inserted in order, so a key repeated within
   // a batch (kept in order by the stable sort) ends with its last record.
   sql += R"sql(
 ON CONFLICT (resource, pk) DO UPDATE
-  SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, data = excluded.data
-  WHERE excluded.sequence >= records.sequence)sql";
+  SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, data = excluded.data, epoch = excluded.epoch
+  WHERE (excluded.epoch, excluded.sequence) >= (records.epoch, records.sequence))sql";
   return sql;
 }
 
@@ -32,8 +32,10 @@ Expected<RecordUpserter> RecordUpserter::prepare(SqliteDb& db) {
   return upserter;
 }
 
-void RecordUpserter::begin(std::string_view resource, int64_t sequence, std::string_view fingerprint) {
+void RecordUpserter::begin(std::string_view resource, int64_t epoch, int64_t sequence,
+                           std::string_view fingerprint) {
   resource_ = resource;
+  epoch_ = epoch;
   sequence_ = sequence;
   fingerprint_ = fingerprint;
   pending_.clear();
@@ -76,9 +78,10 @@ Status RecordUpserter::write(SqliteStmt& stmt, size_t first, size_t count) {
     DXHUB_RETURN_IF_ERROR(stmt.bind_text_static(1, resource_));
     DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, sequence_));
     DXHUB_RETURN_IF_ERROR(stmt.bind_text_static(3, fingerprint_));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(4, epoch_));
     for (size_t j = 0; j < count; ++j) {
       const Pending& row = pending_[first + j];
-      const int key_index = static_cast<int>(4 + 2 * j);
+      const int key_index = static_cast<int>(5 + 2 * j);
       if (row.is_integer) {
         DXHUB_RETURN_IF_ERROR(stmt.bind_int64(key_index, row.integer));
       } else {

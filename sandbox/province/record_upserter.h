@@ -27,14 +27,15 @@ class RecordUpserter {
 
   // Starts a batch (dropping anything still queued). The views are bound
   // to every row and must stay valid until the last flush() of the batch.
-  void begin(std::string_view resource, int64_t sequence, std::string_view fingerprint);
+  void begin(std::string_view resource, int64_t epoch, int64_t sequence, std::string_view fingerprint);
 
   // Queues one record. The key's text is copied; `bytes` must stay valid
   // until flush().
   void add(const PrimaryKeyValue& key, std::string_view bytes);
 
-  // Writes the queued records in key order. Later sequences win; within a
-  // batch, later records win.
+  // Writes the queued records in key order. Later (epoch, sequence) win, and
+  // an equal one too (a batch re-read after the hub's state was restored is
+  // the newer read); within a batch, later records win.
   Status flush();
 
  private:
@@ -52,6 +53,7 @@ class RecordUpserter {
   SqliteStmt one_row_;    // for the rest
   std::string_view resource_;
   std::string_view fingerprint_;
+  int64_t epoch_ = 0;
   int64_t sequence_ = 0;
   std::vector<Pending> pending_;  // capacity kept from batch to batch
   std::string key_text_;         // text keys of pending_, back to back

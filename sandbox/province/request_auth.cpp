@@ -59,7 +59,7 @@ std::optional<ApiError> RequestAuthenticator::verify(std::string_view method, st
 
   std::string expected = protocol::sign(
       *signature_method, credential->second.secret,
-      protocol::string_to_sign(method, target, *timestamp, h.nonce, h.content_digest));
+      protocol::string_to_sign(method, target, *timestamp, h.nonce, h.content_digest, h.batch));
   if (!protocol::equal_constant_time(expected, h.signature)) {
     return unauthorized("BAD_SIGNATURE", "signature does not match");
   }
@@ -74,6 +74,14 @@ std::optional<ApiError> RequestAuthenticator::verify(std::string_view method, st
       return ApiError{429, "TOO_MANY_REQUESTS", "too many requests within the replay window"};
   }
   return std::nullopt;
+}
+
+std::string RequestAuthenticator::sign_for(std::string_view app_key, std::string_view signature_method,
+                                          std::string_view text) const {
+  auto credential = credentials_.find(app_key);
+  auto method = protocol::parse_signature_method(signature_method);
+  if (credential == credentials_.end() || !method) return {};
+  return protocol::sign(*method, credential->second.secret, text);
 }
 
 }  // namespace dxhub::province

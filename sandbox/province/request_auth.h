@@ -31,6 +31,7 @@ struct SignedHeaders {
   std::string_view signature_method;
   std::string_view content_digest;
   std::string_view signature;
+  protocol::SignedBatch batch;  // the X-Dxhub-Batch-* headers (empty when absent)
 };
 
 class RequestAuthenticator {
@@ -45,6 +46,11 @@ class RequestAuthenticator {
   // `target` is the request target as sent (path and query).
   std::optional<ApiError> verify(std::string_view method, std::string_view target, const SignedHeaders& headers,
                                  std::string_view body, int64_t now_ms);
+
+  // HMAC of `text` with the app key's secret and the named method, for
+  // answers the caller must be able to authenticate (receipts); empty when
+  // the key or method is unknown.
+  std::string sign_for(std::string_view app_key, std::string_view signature_method, std::string_view text) const;
 
  private:
   std::map<std::string, AppCredential, std::less<>> credentials_;

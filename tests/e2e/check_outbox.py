@@ -46,8 +46,8 @@ def main():
         meta = {k: v.decode() for k, v in reader.meta.items()}
         if meta.get("avro.codec") != expected_codec or codec != expected_codec:
             fail(f"batch {batch_id}: codec {meta.get('avro.codec')} / {codec}, expected {expected_codec}")
-        if meta.get("dxhub.batch_id") != batch_id or meta.get("dxhub.resource") != resource or \
-                meta.get("dxhub.sequence") != str(sequence):
+        if meta.get("dxhub.resource") != resource or meta.get("dxhub.sequence") != str(sequence) or \
+                not meta.get("dxhub.epoch", "").isdigit():
             fail(f"batch {batch_id}: header metadata {meta}")
         schema = json.loads(meta["avro.schema"])
         if not any(f["name"] == "updated_at" and f["type"].get("logicalType") == "timestamp-millis"

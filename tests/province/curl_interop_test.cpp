@@ -46,7 +46,8 @@ CurlResult signed_post(CURL* curl, uint16_t port, const std::string& target, con
   std::string nonce = protocol::random_hex();
   std::string digest = protocol::body_digest(method, body);
   std::string signature = protocol::sign(method, testing::kTestSecret,
-                                         protocol::string_to_sign("POST", target, ts, nonce, digest));
+                                         protocol::string_to_sign("POST", target, ts, nonce, digest,
+                                                                  protocol::SignedBatch{batch_id, "1", "1"}));
   std::unique_ptr<curl_slist, SlistFree> headers;
   auto add = [&headers](const std::string& line) { headers.reset(curl_slist_append(headers.release(), line.c_str())); };
   add("Content-Type: application/avro");
@@ -58,6 +59,7 @@ CurlResult signed_post(CURL* curl, uint16_t port, const std::string& target, con
   add(std::string(protocol::kHeaderSignature) + ": " + signature);
   add(std::string(protocol::kHeaderBatchId) + ": " + batch_id);
   add(std::string(protocol::kHeaderBatchSeq) + ": 1");
+  add(std::string(protocol::kHeaderBatchEpoch) + ": 1");
 
   CurlResult result;
   std::string url = "http://127.0.0.1:" + std::to_string(port) + target;

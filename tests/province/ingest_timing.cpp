@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   int64_t accepted = 0;
   for (int64_t b = 0; b < batches; ++b) {
     std::string batch_id = "b" + std::to_string(b);
-    auto outcome = (*store)->ingest_batch({"household_population", batch_id, b + 1, files[static_cast<size_t>(b)]});
+    auto outcome = (*store)->ingest_batch({"household_population", batch_id, 1, b + 1, files[static_cast<size_t>(b)]});
     if (!outcome) return fail(outcome.status(), "ingest");
     if (outcome->kind != dxhub::province::IngestOutcome::Kind::kStored)
       return fail(dxhub::data_error(outcome->detail), "ingest refused");

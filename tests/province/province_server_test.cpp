@@ -283,6 +283,66 @@ TEST_F(ProvinceServerTest, SameBatchTwiceGivesTheSameReceiptAndStoresNothingNew)
   EXPECT_EQ(summary.json["data"]["records"], 20);
 }
 
+// The batch id, epoch and sequence are signed: a captured upload resent with
+// any of them changed is refused and stores nothing.
+TEST_F(ProvinceServerTest, TamperedBatchHeadersAreRefused) {
+  start();
+  auto client = connect();
+  ASSERT_TRUE(register_person(*client).ok());
+  std::string bytes = file("snappy", make_people(0, 5, "王五"));
+  struct Case {
+    const char* what;
+    Signing signing;
+  };
+  std::vector<Case> cases(3);
+  cases[0].what = "batch id";
+  cases[0].signing.signed_batch_id = "b-original";
+  cases[1].what = "sequence";
+  cases[1].signing.signed_batch_seq = "1";
+  cases[2].what = "epoch";
+  cases[2].signing.signed_batch_epoch = "1";
+  for (auto& c : cases) {
+    c.signing.batch_epoch = 2;  // sent: epoch 2, sequence 9, id b-tampered
+    auto r = client->post_batch(kResource, "b-tampered", 9, bytes, c.signing);
+    EXPECT_EQ(r.status, 401u) << c.what << ": " << describe(r);
+    EXPECT_EQ(r.json["code"], "BAD_SIGNATURE") << c.what;
+  }
+  auto summary = client->get(kBase);
+  ASSERT_TRUE(summary.ok()) << describe(summary);
+  EXPECT_EQ(summary.json["data"]["batches"], 0);
+}
+
+TEST_F(ProvinceServerTest, ReceiptsAreSignedOverEveryField) {
+  start();
+  auto client = connect();
+  ASSERT_TRUE(register_person(*client).ok());
+  Signing signing;
+  signing.batch_epoch = 42;
+  auto r = client->post_batch(kResource, "b-signed", 3, file("null", make_people(0, 4, "赵六")), signing);
+  ASSERT_TRUE(r.ok()) << describe(r);
+  const nlohmann::json& data = r.json["data"];
+  protocol::ReceiptFields f;
+  f.receipt_id = data["receipt_id"];
+  f.batch_id = data["batch_id"];
+  f.resource = data["resource"];
+  f.epoch = data["epoch"];
+  f.sequence = data["sequence"];
+  f.records_accepted = data["records_accepted"];
+  f.duplicate_keys = data["duplicate_keys"];
+  f.digest = data["digest"];
+  f.fingerprint = data["fingerprint"];
+  f.received_at = data["received_at"];
+  EXPECT_EQ(f.epoch, 42);
+  EXPECT_EQ(f.sequence, 3);
+  EXPECT_EQ(data["signature_method"], "HMAC-SHA256");
+  EXPECT_EQ(data["signature"], protocol::sign(protocol::SignatureMethod::kHmacSha256, testing::kTestSecret,
+                                              protocol::receipt_string_to_sign(f)));
+  // Listed receipts carry the same signature.
+  auto listed = client->get(kBase + "/batches");
+  ASSERT_TRUE(listed.ok()) << describe(listed);
+  EXPECT_EQ(listed.json["data"]["batches"][0]["signature"], data["signature"]);
+}
+
 TEST_F(ProvinceServerTest, LaterBatchesUpsertTheCurrentRecordPerKey) {
   start();
   auto client = connect();
@@ -547,7 +607,7 @@ TEST_F(ProvinceServerTest, SlowButSteadyBodiesArriveAndStalledOnesAreDropped) {
     std::string digest = protocol::sha256_hex(body);
     std::string target = kBase + "/schemas";
     std::string signature = protocol::sign(signing.method, signing.secret,
-                                           protocol::string_to_sign("POST", target, ts, nonce, digest));
+                                           protocol::string_to_sign("POST", target, ts, nonce, digest, {}));
     return "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
            std::to_string(length) + "\r\n" + protocol::kHeaderAppKey + ": " + signing.app_key + "\r\n" +
            protocol::kHeaderTimestamp + ": " + std::to_string(ts) + "\r\n" + protocol::kHeaderNonce + ": " + nonce +

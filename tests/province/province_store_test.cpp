@@ -62,8 +62,8 @@ class ProvinceStoreTest : public ::testing::Test {
     return testing::write_people_file(dir_ / ("f" + std::to_string(files_++) + ".avro"), codec, people);
   }
 
-  IngestOutcome ingest(const std::string& batch_id, int64_t sequence, const std::string& body) {
-    auto outcome = store_->ingest_batch({kResource, batch_id, sequence, body});
+  IngestOutcome ingest(const std::string& batch_id, int64_t sequence, const std::string& body, int64_t epoch = 1) {
+    auto outcome = store_->ingest_batch({kResource, batch_id, epoch, sequence, body});
     EXPECT_TRUE(outcome.has_value()) << outcome.status().to_string();
     return outcome.has_value() ? *outcome : IngestOutcome{};
   }
@@ -220,6 +220,88 @@ TEST_F(ProvinceStoreTest, DeferredUpsertsAreAppliedInSequenceOrderAfterARestart)
   auto summary = store_->summary(kResource);
   ASSERT_TRUE(summary.has_value() && summary->has_value());
   EXPECT_EQ((*summary)->rows_received, 900);
+}
+
+// A hub whose state file was lost starts again at sequence 1 under a newer
+// epoch: its batches must outrank the old epoch's higher sequences.
+TEST_F(ProvinceStoreTest, NewerEpochOutranksHigherSequencesOfAnOlderOne) {
+  register_people();
+  ASSERT_EQ(ingest("old-9", 9, people_file("null", 3, 3), /*epoch=*/100).kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(name_of("p00002"), "n2");
+  // Same keys, new names (offset so they differ), sequence 1 of epoch 200.
+  std::vector<Person> people;
+  for (int i = 0; i < 3; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "p%05d", i);
+    people.push_back(Person{id, "renamed" + std::to_string(i), 30, std::nullopt, ""});
+  }
+  std::string renamed = testing::write_people_file(dir_ / "renamed.avro", "null", people);
+  ASSERT_EQ(ingest("new-1", 1, renamed, /*epoch=*/200).kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(name_of("p00002"), "renamed2");
+  // An older epoch's late batch does not overwrite the newer epoch's record.
+  ASSERT_EQ(ingest("old-10", 10, people_file("null", 3, 3), /*epoch=*/100).kind, IngestOutcome::Kind::kStored);
+  EXPECT_EQ(name_of("p00002"), "renamed2");
+  auto receipts = store_->receipts(kResource);
+  ASSERT_TRUE(receipts.has_value());
+  ASSERT_EQ(receipts->size(), 3u);
+  EXPECT_EQ((*receipts)[0].batch_id, "old-9");  // listed in (epoch, sequence) order
+  EXPECT_EQ((*receipts)[1].batch_id, "old-10");
+  EXPECT_EQ((*receipts)[2].batch_id, "new-1");
+  EXPECT_EQ((*receipts)[2].epoch, 200);
+}
+
+TEST_F(ProvinceStoreTest, ReceiptCountsRecordsThatRepeatAKeyOfTheSameBatch) {
+  register_people();
+  auto outcome = ingest("dup", 1, people_file("deflate", 50, 40));  // keys 0..9 twice
+  ASSERT_EQ(outcome.kind, IngestOutcome::Kind::kStored) << outcome.detail;
+  EXPECT_EQ(outcome.receipt.records_accepted, 50);
+  EXPECT_EQ(outcome.receipt.duplicate_keys, 10);
+  EXPECT_EQ(record_count(), 40);
+  auto clean = ingest("clean", 2, people_file("deflate", 40, 40));
+  EXPECT_EQ(clean.receipt.duplicate_keys, 0);  // keys of earlier batches are not duplicates
+  auto receipts = store_->receipts(kResource);
+  ASSERT_TRUE(receipts.has_value());
+  EXPECT_EQ((*receipts)[0].duplicate_keys, 10);  // kept with the batch
+}
+
+// The hub's files name their resource, epoch and sequence; a file whose
+// names disagree with the (signed) request is refused and stores nothing.
+TEST_F(ProvinceStoreTest, FileIdentityMustMatchTheRequest) {
+  register_people();
+  auto schema = avro::Schema::from_json(testing::person_schema_json());
+  ASSERT_TRUE(schema.has_value());
+  auto value = schema->new_value();
+  ASSERT_TRUE(value.has_value());
+  auto file_named = [&](const std::string& resource, const std::string& epoch, const std::string& sequence) {
+    avro::OcfWriter writer(*schema, avro::Codec::kNull, 1024);
+    EXPECT_TRUE(
+        writer.begin({{"dxhub.resource", resource}, {"dxhub.epoch", epoch}, {"dxhub.sequence", sequence}}).is_ok());
+    avro_value_t field;
+    EXPECT_EQ(avro_value_get_by_index(value->get(), 0, &field, nullptr), 0);
+    EXPECT_EQ(avro_value_set_string(&field, "p1"), 0);
+    EXPECT_EQ(avro_value_get_by_index(value->get(), 1, &field, nullptr), 0);
+    EXPECT_EQ(avro_value_set_string(&field, "n1"), 0);
+    EXPECT_EQ(avro_value_get_by_index(value->get(), 2, &field, nullptr), 0);
+    EXPECT_EQ(avro_value_set_int(&field, 30), 0);
+    avro_value_t branch;
+    EXPECT_EQ(avro_value_get_by_index(value->get(), 3, &field, nullptr), 0);
+    EXPECT_EQ(avro_value_set_branch(&field, 0, &branch), 0);
+    EXPECT_EQ(avro_value_set_null(&branch), 0);
+    Status appended = writer.append(value->get());
+    EXPECT_TRUE(appended.is_ok()) << appended.to_string();
+    std::string file;
+    EXPECT_TRUE(writer.finish(file).is_ok());
+    return file;
+  };
+  EXPECT_EQ(ingest("a", 3, file_named(kResource, "7", "3"), 7).kind, IngestOutcome::Kind::kStored);
+  auto wrong_sequence = ingest("b", 4, file_named(kResource, "7", "5"), 7);
+  EXPECT_EQ(wrong_sequence.kind, IngestOutcome::Kind::kIdentityMismatch);
+  EXPECT_NE(wrong_sequence.detail.find("dxhub.sequence"), std::string::npos) << wrong_sequence.detail;
+  EXPECT_EQ(ingest("c", 4, file_named(kResource, "8", "4"), 7).kind, IngestOutcome::Kind::kIdentityMismatch);
+  EXPECT_EQ(ingest("d", 4, file_named("other_resource", "7", "4"), 7).kind, IngestOutcome::Kind::kIdentityMismatch);
+  auto receipts = store_->receipts(kResource);
+  ASSERT_TRUE(receipts.has_value());
+  EXPECT_EQ(receipts->size(), 1u);
 }
 
 }  // namespace

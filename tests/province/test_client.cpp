@@ -36,7 +36,16 @@ HttpResult TestClient::request(http::verb verb, const std::string& target, const
     int64_t ts = signing->timestamp_ms.value_or(protocol::now_ms());
     std::string nonce = signing->nonce.value_or(protocol::random_hex());
     std::string digest = protocol::body_digest(signing->method, signing->tamper_digest ? body + "x" : body);
-    std::string to_sign = protocol::string_to_sign(std::string(http::to_string(verb)), target, ts, nonce, digest);
+    auto header_value = [&](const char* name) {
+      auto it = headers.find(name);
+      return it == headers.end() ? std::string() : it->second;
+    };
+    // The batch headers as sent, unless a test signs other values to tamper.
+    std::string batch_id = signing->signed_batch_id.value_or(header_value(protocol::kHeaderBatchId));
+    std::string batch_epoch = signing->signed_batch_epoch.value_or(header_value(protocol::kHeaderBatchEpoch));
+    std::string batch_seq = signing->signed_batch_seq.value_or(header_value(protocol::kHeaderBatchSeq));
+    std::string to_sign = protocol::string_to_sign(std::string(http::to_string(verb)), target, ts, nonce, digest,
+                                                   protocol::SignedBatch{batch_id, batch_epoch, batch_seq});
     std::string signature = protocol::sign(signing->method, signing->secret, to_sign);
     if (signing->tamper_signature) signature[0] = signature[0] == '0' ? '1' : '0';
     std::map<std::string, std::string> auth = {
@@ -117,6 +126,7 @@ HttpResult TestClient::post_batch(const std::string& resource, const std::string
   return request(http::verb::post, "/api/v1/resources/" + resource + "/batches", avro_bytes,
                  {{"Content-Type", content_type},
                   {protocol::kHeaderBatchId, batch_id},
+                  {protocol::kHeaderBatchEpoch, std::to_string(signing.batch_epoch)},
                   {protocol::kHeaderBatchSeq, std::to_string(sequence)}},
                  &signing);
 }

@@ -31,6 +31,11 @@ struct Signing {
   bool tamper_signature = false;
   bool tamper_digest = false;  // a digest of other content, correctly signed
   std::string omit_header;     // leave this header out
+  int64_t batch_epoch = 1;     // X-Dxhub-Batch-Epoch of post_batch
+  // Sign these instead of the batch headers sent (a tampered header).
+  std::optional<std::string> signed_batch_id;
+  std::optional<std::string> signed_batch_epoch;
+  std::optional<std::string> signed_batch_seq;
 };
 
 struct HttpResult {
