@@ -65,7 +65,7 @@ def signed_get(port, path, app_key, secret):
     ts = str(int(time.time() * 1000))
     nonce = secrets.token_hex(16)
     digest = hashlib.sha256(b"").hexdigest()
-    to_sign = "\n".join(["GET", path, ts, nonce, digest])
+    to_sign = "\n".join(["GET", path, ts, nonce, digest, "", "", ""])  # no batch headers
     signature = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={
         "X-Dxhub-AppKey": app_key, "X-Dxhub-Timestamp": ts, "X-Dxhub-Nonce": nonce,
