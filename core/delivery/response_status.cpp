@@ -2,21 +2,18 @@
 
 #include <charconv>
 
+#include "core/common/utf8.h"
+
 namespace dxhub::delivery {
 
 namespace {
 
 constexpr size_t kMaxQuotedChars = 300;
 
-// A printable, bounded excerpt of a peer's text for error messages.
-std::string excerpt(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, kMaxQuotedChars)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  }
-  if (text.size() > kMaxQuotedChars) out += "...";
-  return out;
-}
+// A printable, bounded excerpt of a peer's text for error messages: valid
+// UTF-8 whatever the peer sent (an HTML page in GBK, a body cut inside a
+// Chinese character), so it can go into logs and JSON.
+std::string excerpt(std::string_view text) { return printable_utf8(text, kMaxQuotedChars); }
 
 std::string describe_error_body(const std::string& body) {
   auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);

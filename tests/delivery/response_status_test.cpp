@@ -66,5 +66,23 @@ TEST(TransportStatus, NetworkFailuresAreRetryableAndBadUrlsAreNot) {
   EXPECT_NE(s.message().find("port 9"), std::string::npos);
 }
 
+// Whatever a province (or a proxy in front of it) answers, the message is
+// bounded valid UTF-8, so logs, the state's run history and --json never
+// choke on it.
+TEST(InterpretResponse, HostileBodiesGiveBoundedValidUtf8Messages) {
+  std::string gbk_page = "<html><title>\xb7\xfe\xce\xf1\xc6\xf7\xb4\xed\xce\xf3</title></html>";
+  std::string cut_json = std::string(R"({"code":"BAD","message":"批次)") + "\xe9\x94";  // cut inside 错
+  std::string huge(9 << 20, '<');
+  for (const auto& [status, body] : std::vector<std::pair<long, std::string>>{
+           {502, gbk_page}, {400, gbk_page}, {200, gbk_page}, {500, cut_json}, {400, cut_json}, {503, huge}}) {
+    auto v = interpret_response({status, body, ""}, "POST /api/v1/resources/x/batches");
+    ASSERT_FALSE(v.status.is_ok());
+    const std::string& m = v.status.message();
+    EXPECT_LT(m.size(), 500u);
+    EXPECT_NO_THROW((void)nlohmann::json(m).dump()) << status;
+    EXPECT_EQ(v.status.code(), status == 400 ? StatusCode::kRejected : StatusCode::kUnavailable) << status;
+  }
+}
+
 }  // namespace
 }  // namespace dxhub::delivery
