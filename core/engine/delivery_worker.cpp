@@ -70,13 +70,15 @@ void DeliveryWorker::run() {
   } catch (...) {
     result = internal_error("delivery thread: unexpected exception of unknown type");
   }
-  if (result.is_ok() && batches_quarantined_ > 0) {
+  bool only_quarantine = result.is_ok() && batches_quarantined_ > 0;
+  if (only_quarantine) {
     result = rejected_error(std::to_string(batches_quarantined_) + " batch(es) quarantined in this run (first: " +
                             first_quarantine_reason_ + "); see `dxhub outbox list`");
   }
   status_ = std::move(result);
   if (!status_.is_ok()) {
-    spdlog::error("resource {}: delivery stopped: {}", target_.resource, status_.message());
+    spdlog::error("resource {}: delivery {}: {}", target_.resource, only_quarantine ? "done" : "stopped",
+                  status_.message());
   }
   {
     std::lock_guard lock(mu_);

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
@@ -541,9 +542,12 @@ TEST_F(EndToEnd, TwoSyncsAtOnceDeliverEveryRowExactlyOnce) {
   auto [a, b] = run_two({"-c", config, "sync", "--json"});
   for (const auto* r : {&a, &b}) {
     EXPECT_TRUE(r->exit_code == 0 || r->exit_code == 6) << r->exit_code << r->err;
-    if (r->exit_code == 6) EXPECT_NE(r->err.find("is in use by dxhub pid"), std::string::npos) << r->err;
+    if (r->exit_code == 6) {
+      EXPECT_NE(r->err.find("is in use by dxhub pid"), std::string::npos) << r->err;
+    }
   }
   EXPECT_TRUE(a.exit_code == 0 || b.exit_code == 0);
+  std::cout << "[ measure  ] concurrent syncs exited " << a.exit_code << " and " << b.exit_code << "\n";
   json info = province_resource();
   EXPECT_EQ(info["rows_received"], 10000);
   EXPECT_EQ(info["records"], 10000);
@@ -692,7 +696,9 @@ TEST_F(EndToEnd, DeadLettersAreListedShownDiscardedAndReplayed) {
   json after = json::parse(dxhub({"-c", fixed, "dead-letters", "list", "--json"}).out);
   for (const auto& l : after) {
     EXPECT_EQ(l["state"], l["id"] == date_id ? "discarded" : "replayed") << l.dump();
-    if (l["id"] == date_id) EXPECT_EQ(l["state_reason"], "date does not exist; agency informed");
+    if (l["id"] == date_id) {
+      EXPECT_EQ(l["state_reason"], "date does not exist; agency informed");
+    }
   }
   json s = json::parse(dxhub({"-c", fixed, "state", "--json", "--runs", "10"}).out);
   std::set<std::string> commands;
