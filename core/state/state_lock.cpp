@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/common/json_text.h"
 
 namespace dxhub {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -80,7 +83,14 @@ std::string iso_time_ms(int64_t ms) {
 Expected<StateLock> StateLock::acquire(const std::string& state_db, const std::string& command, int wait_seconds) {
   std::string path = lock_path(state_db);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return io_error("state lock " + path + ": cannot open: " + std::strerror(errno));
+  if (fd < 0) {
+    int error = errno;
+    if (error == ENOENT) {
+      return io_error("state lock " + path + ": directory " + fs::path(path).parent_path().string() +
+                      " does not exist");
+    }
+    return io_error("state lock " + path + ": cannot open: " + std::strerror(error));
+  }
   StateLock lock(fd, path);  // closes fd on every early return
   const int polls = wait_seconds > 0 ? wait_seconds * kPollsPerSecond : 0;
   for (int poll = 0;; ++poll) {

@@ -117,6 +117,9 @@ TEST_F(StateLockTest, MissingDirectoryIsAnIoError) {
   auto lock = StateLock::acquire((dir_ / "nope" / "state.db").string(), "sync");
   ASSERT_FALSE(lock);
   EXPECT_EQ(lock.status().code(), StatusCode::kIo);
+  EXPECT_NE(lock.status().message().find("directory " + (dir_ / "nope").string() + " does not exist"),
+            std::string::npos)
+      << lock.status().message();
 }
 
 TEST(IsoTimeMs, FormatsMillisecondsInUtc) {
