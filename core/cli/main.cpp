@@ -1,15 +1,19 @@
-// dxhub: the hub's command line. Subcommands: sync, plugins, state.
+// dxhub: the hub's command line. Subcommands: sync, plugins, state, outbox, dead-letters.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
+#include "core/cli/operator_commands.h"
 #include "core/cli/state_report.h"
+#include "core/common/json_text.h"
 #include "core/common/log.h"
 #include "core/engine/hub_config.h"
 #include "core/engine/sync_engine.h"
 #include "core/plugin/plugin_host.h"
+#include "core/state/state_lock.h"
 
 namespace {
 
@@ -20,15 +24,19 @@ std::string default_config_path() {
 
 int fail(const dxhub::Status& s) {
   std::cerr << "dxhub: " << s.to_string() << "\n";
-  return s.code() == dxhub::StatusCode::kConfig ? dxhub::kExitConfig : dxhub::kExitInternal;
+  switch (s.code()) {
+    case dxhub::StatusCode::kConfig:
+    case dxhub::StatusCode::kNotFound: return dxhub::kExitConfig;  // the operator named something that is not there
+    case dxhub::StatusCode::kBusy: return dxhub::kExitBusy;
+    default: return dxhub::kExitInternal;
+  }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   CLI::App app{
       "dxhub -- carries Daye agencies' public data to the Hubei provincial authorized-operation platform.\n"
-      "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 source error, 4 delivery failure."};
+      "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 source error, 4 delivery failure,\n"
+      "5 rows dead-lettered (or a dead-letter threshold failed the run), 6 state in use by another dxhub."};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand: `dxhub sync -c hub.json`
   app.set_version_flag("--version", "dxhub 0.1.0 (plugin ABI 1)");
@@ -36,19 +44,72 @@ int main(int argc, char** argv) {
   std::string log_level;
   app.add_option("-c,--config", config_path, "hub configuration file (default: $DXHUB_CONFIG or ./dxhub.json)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off (default: from config, info)");
+  int wait_seconds = 0;
+  auto add_wait = [&](CLI::App* cmd) {
+    cmd->add_option("--wait", wait_seconds, "if another dxhub holds the state, wait up to SECONDS for it (default 0)")
+        ->check(CLI::Range(0, 86400));
+  };
 
   auto* sync = app.add_subcommand("sync", "one-shot sync of one resource or all: read, spool, deliver, report");
   std::vector<std::string> resources;
   bool sync_json = false;
   sync->add_option("-r,--resource", resources, "resource id (or plugin/resource); repeatable; default: all");
   sync->add_flag("--json", sync_json, "print the run summary as JSON instead of a table");
+  add_wait(sync);
 
   auto* plugins = app.add_subcommand("plugins", "list loaded plugins and the resources they declare");
-  auto* state = app.add_subcommand("state", "show cursors, the outbox spool, dead letters and the last runs");
+  auto* state = app.add_subcommand("state", "show cursors, the outbox spool, quarantine, dead letters and last runs");
   bool state_json = false;
   int runs = 5;
   state->add_flag("--json", state_json, "print as JSON");
   state->add_option("--runs", runs, "how many recent runs to show")->check(CLI::Range(1, 1000));
+
+  bool json = false;
+  std::string resource;
+  std::string reason;
+  std::string batch_id;
+  auto* outbox = app.add_subcommand("outbox", "spooled and quarantined batches: list, retry, drop");
+  outbox->require_subcommand(1);
+  auto* outbox_list = outbox->add_subcommand("list", "pending and quarantined batches");
+  outbox_list->add_flag("--json", json, "print as JSON");
+  outbox_list->add_option("-r,--resource", resource, "only this resource");
+  auto* outbox_retry = outbox->add_subcommand("retry", "put quarantined batches back into the outbox (attempts reset)");
+  bool all_quarantined = false;
+  auto* retry_id = outbox_retry->add_option("batch_id", batch_id, "the quarantined batch");
+  auto* retry_all = outbox_retry->add_flag("--all-quarantined", all_quarantined, "every quarantined batch");
+  retry_id->excludes(retry_all);
+  outbox_retry->add_option("-r,--resource", resource, "with --all-quarantined: only this resource");
+  outbox_retry->add_flag("--json", json, "print as JSON");
+  add_wait(outbox_retry);
+  auto* outbox_drop = outbox->add_subcommand("drop", "delete a spooled or quarantined batch for good");
+  outbox_drop->add_option("batch_id", batch_id, "the batch")->required();
+  outbox_drop->add_option("--reason", reason, "why (recorded in run history)")->required();
+  outbox_drop->add_flag("--json", json, "print as JSON");
+  add_wait(outbox_drop);
+
+  auto* dead = app.add_subcommand("dead-letters", "rows that did not map: list, show, discard, replay");
+  dead->require_subcommand(1);
+  size_t limit = 50;
+  int64_t dead_id = 0;
+  bool all = false;
+  auto* dead_list = dead->add_subcommand("list", "newest first");
+  dead_list->add_option("-r,--resource", resource, "only this resource");
+  dead_list->add_option("--limit", limit, "at most N (0 = all; default 50)");
+  dead_list->add_flag("--json", json, "print as JSON");
+  auto* dead_show = dead->add_subcommand("show", "one dead letter: its row and reason (JSON)");
+  dead_show->add_option("id", dead_id, "dead letter id")->required()->check(CLI::PositiveNumber);
+  auto* dead_discard = dead->add_subcommand("discard", "mark dead letters discarded (kept, with the reason)");
+  auto* discard_id = dead_discard->add_option("id", dead_id, "dead letter id")->check(CLI::PositiveNumber);
+  auto* discard_all = dead_discard->add_flag("--all", all, "every open dead letter of -r RESOURCE");
+  discard_id->excludes(discard_all);
+  dead_discard->add_option("-r,--resource", resource, "the resource (required with --all)");
+  dead_discard->add_option("--reason", reason, "why (stored with each dead letter)")->required();
+  dead_discard->add_flag("--json", json, "print as JSON");
+  add_wait(dead_discard);
+  auto* dead_replay = dead->add_subcommand("replay", "re-map open dead letters through the current mapping");
+  dead_replay->add_option("-r,--resource", resource, "only this resource");
+  dead_replay->add_flag("--json", json, "print as JSON");
+  add_wait(dead_replay);
 
   try {
     app.parse(argc, argv);
@@ -64,8 +125,42 @@ int main(int argc, char** argv) {
   if (*state) {
     auto report = dxhub::state_report(config->state_db, runs);
     if (!report) return fail(report.status());
-    std::cout << (state_json ? report->dump(2) + "\n" : dxhub::format_state_report(*report));
+    std::cout << (state_json ? dxhub::dump_json_safely(*report, 2) + "\n" : dxhub::format_state_report(*report));
     return 0;
+  }
+  dxhub::OperatorOptions options{json, wait_seconds};
+  if (*outbox) {
+    dxhub::Status done;
+    if (*outbox_list) {
+      done = dxhub::outbox_list(*config, resource, options);
+    } else if (*outbox_retry) {
+      if (batch_id.empty() && !all_quarantined) return fail(dxhub::config_error("outbox retry: give BATCH_ID or --all-quarantined"));
+      done = dxhub::outbox_retry(*config, all_quarantined ? "" : batch_id, resource, options);
+    } else {
+      done = dxhub::outbox_drop(*config, batch_id, reason, options);
+    }
+    return done.is_ok() ? 0 : fail(done);
+  }
+  if (*dead && !*dead_replay) {
+    dxhub::Status done;
+    if (*dead_list) {
+      done = dxhub::dead_letters_list(*config, resource, limit, options);
+    } else if (*dead_show) {
+      done = dxhub::dead_letters_show(*config, dead_id, options);
+    } else {
+      if (dead_id == 0 && !all) return fail(dxhub::config_error("dead-letters discard: give ID or --all -r RESOURCE"));
+      done = dxhub::dead_letters_discard(*config, all ? 0 : dead_id, resource, reason, options);
+    }
+    return done.is_ok() ? 0 : fail(done);
+  }
+
+  // One writer per state file: taken before plugins load, held until exit.
+  std::optional<dxhub::StateLock> lock;
+  // (`dead-letters replay` takes it itself once the plugins are loaded.)
+  if (*sync) {
+    auto taken = dxhub::StateLock::acquire(config->state_db, "sync", wait_seconds);
+    if (!taken) return fail(taken.status());
+    lock.emplace(std::move(taken).value());
   }
 
   std::vector<dxhub::Status> load_errors;
@@ -83,9 +178,27 @@ int main(int argc, char** argv) {
     }
     return load_errors.empty() ? 0 : dxhub::kExitConfig;
   }
+  if (*dead_replay) {
+    dxhub::Status done = dxhub::dead_letters_replay(*config, host, resource, options);
+    return done.is_ok() ? 0 : fail(done);
+  }
 
   dxhub::SyncEngine engine(*config, host);
   dxhub::RunSummary summary = engine.run(resources, std::move(load_errors));
-  std::cout << (sync_json ? summary.to_json().dump(2) + "\n" : summary.to_text());
+  std::cout << (sync_json ? dxhub::dump_json_safely(summary.to_json(), 2) + "\n" : summary.to_text());
   return summary.exit_code();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing may escape as an exception: it would abort without a message.
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "dxhub: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "dxhub: internal error: unknown exception\n";
+  }
+  return dxhub::kExitInternal;
 }

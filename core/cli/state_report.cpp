@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/common/json_text.h"
 #include "core/state/state_store.h"
 
 namespace dxhub {
@@ -22,12 +23,20 @@ std::string iso_time(int64_t ms) {
 }  // namespace
 
 Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
-  if (!std::filesystem::exists(state_db)) {
-    return config_error("no state file at " + state_db + " (nothing has been synced with this config yet)");
-  }
-  DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(state_db));
   nlohmann::json report;
   report["state_db"] = state_db;
+  if (!std::filesystem::exists(state_db)) {
+    // Nothing synced yet is a state too; the file is not created by looking.
+    report["exists"] = false;
+    for (const char* key : {"cursors", "outbox", "quarantine", "delivered", "dead_letters", "runs"}) {
+      report[key] = nlohmann::json::array();
+    }
+    return report;
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(state_db));
+  report["exists"] = true;
+  DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
+  report["epoch"] = epoch;
 
   DXHUB_ASSIGN_OR_RETURN(auto cursors, store.cursors());
   report["cursors"] = nlohmann::json::array();
@@ -48,6 +57,14 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
                                 {"max_attempts", o.max_attempts},
                                 {"last_error", o.last_error}});
   }
+  DXHUB_ASSIGN_OR_RETURN(auto quarantine, store.quarantine_summary());
+  report["quarantine"] = nlohmann::json::array();
+  for (const auto& q : quarantine) {
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const auto& [reason, count] : q.reasons) reasons.push_back({{"reason", reason}, {"batches", count}});
+    report["quarantine"].push_back(
+        {{"resource", q.resource}, {"batches", q.batches}, {"records", q.records}, {"reasons", reasons}});
+  }
   DXHUB_ASSIGN_OR_RETURN(auto receipts, store.receipt_summary());
   report["delivered"] = nlohmann::json::array();
   for (const auto& r : receipts) {
@@ -60,7 +77,10 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
   }
   DXHUB_ASSIGN_OR_RETURN(auto dead, store.dead_letter_counts());
   report["dead_letters"] = nlohmann::json::array();
-  for (const auto& d : dead) report["dead_letters"].push_back({{"resource", d.resource}, {"count", d.count}});
+  for (const auto& d : dead) {
+    report["dead_letters"].push_back(
+        {{"resource", d.resource}, {"count", d.count}, {"discarded", d.discarded}, {"replayed", d.replayed}});
+  }
 
   DXHUB_ASSIGN_OR_RETURN(auto last, store.last_runs(static_cast<size_t>(runs)));
   report["runs"] = nlohmann::json::array();
@@ -89,10 +109,12 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
 
 std::string format_state_report(const nlohmann::json& report) {
   std::ostringstream out;
-  out << "state: " << report["state_db"].get<std::string>() << "\n\ncursors:\n";
+  out << "state: " << report["state_db"].get<std::string>();
+  if (!report.value("exists", true)) out << " (no state file yet: nothing has been synced with this config)";
+  out << "\n\ncursors:\n";
   if (report["cursors"].empty()) out << "  (none)\n";
   for (const auto& c : report["cursors"]) {
-    out << "  " << c["resource"].get<std::string>() << "  cursor=" << c["cursor"].dump()
+    out << "  " << c["resource"].get<std::string>() << "  cursor=" << dump_json_safely(c["cursor"])
         << "  next_sequence=" << c["next_sequence"] << "  updated " << c["updated_at"].get<std::string>() << "\n";
   }
   out << "\noutbox (spooled, not yet acknowledged):\n";
@@ -104,6 +126,13 @@ std::string format_state_report(const nlohmann::json& report) {
     if (!o["last_error"].get<std::string>().empty()) out << ", last error: " << o["last_error"].get<std::string>();
     out << "\n";
   }
+  out << "\nquarantine (refused for good or corrupt; `dxhub outbox list`):\n";
+  if (report["quarantine"].empty()) out << "  (none)\n";
+  for (const auto& q : report["quarantine"]) {
+    out << "  " << q["resource"].get<std::string>() << "  " << q["batches"] << " batches, " << q["records"]
+        << " records\n";
+    for (const auto& r : q["reasons"]) out << "      " << r["batches"] << "x " << r["reason"].get<std::string>() << "\n";
+  }
   out << "\ndelivered (receipts recorded):\n";
   if (report["delivered"].empty()) out << "  (none)\n";
   for (const auto& r : report["delivered"]) {
@@ -114,7 +143,8 @@ std::string format_state_report(const nlohmann::json& report) {
   out << "\ndead letters:\n";
   if (report["dead_letters"].empty()) out << "  (none)\n";
   for (const auto& d : report["dead_letters"]) {
-    out << "  " << d["resource"].get<std::string>() << "  " << d["count"] << "\n";
+    out << "  " << d["resource"].get<std::string>() << "  " << d["count"] << " open, " << d["discarded"]
+        << " discarded, " << d["replayed"] << " replayed\n";
   }
   out << "\nlast runs:\n";
   if (report["runs"].empty()) out << "  (none)\n";

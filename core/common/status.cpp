@@ -13,6 +13,7 @@ const char* status_code_name(StatusCode code) {
     case StatusCode::kIo: return "i/o error";
     case StatusCode::kNotFound: return "not found";
     case StatusCode::kInternal: return "internal error";
+    case StatusCode::kBusy: return "busy";
   }
   return "unknown";
 }

@@ -20,6 +20,7 @@ enum class StatusCode {
   kIo,           // local I/O or state database failure
   kNotFound,
   kInternal,
+  kBusy,         // another process holds a resource this one needs (the state lock)
 };
 
 const char* status_code_name(StatusCode code);
@@ -59,6 +60,7 @@ inline Status rejected_error(std::string m) { return {StatusCode::kRejected, std
 inline Status io_error(std::string m) { return {StatusCode::kIo, std::move(m)}; }
 inline Status not_found_error(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status internal_error(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status busy_error(std::string m) { return {StatusCode::kBusy, std::move(m)}; }
 
 // A value or the Status explaining why there is none.
 template <typename T>

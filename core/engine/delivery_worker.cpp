@@ -2,12 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <exception>
+
+#include "core/protocol/signing.h"
 #include "core/state/state_store.h"
 
 namespace dxhub {
 
 namespace {
 constexpr size_t kBatchesPerFetch = 2;  // bodies are ~MBs each: fetch few at a time
+}
+
+bool is_auth_refusal(const Status& status) {
+  if (status.code() != StatusCode::kRejected) return false;
+  const std::string& m = status.message();
+  return m.find("HTTP 401 ") != std::string::npos || m.find("HTTP 403 ") != std::string::npos;
 }
 
 DeliveryWorker::DeliveryWorker(ProvinceConfig province, DeliveryTarget target)
@@ -36,15 +45,52 @@ void DeliveryWorker::finish() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DeliveryWorker::run() {
-  status_ = deliver_all();
-  if (!status_.is_ok()) {
-    spdlog::error("resource {}: delivery stopped: {}", target_.resource, status_.message());
+bool DeliveryWorker::stopped_or_wait(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (stopped_) return true;
+  uint64_t seen = progress_;
+  progress_cv_.wait_for(lock, timeout, [&] { return stopped_ || progress_ != seen; });
+  return stopped_;
+}
+
+void DeliveryWorker::progressed() {
+  {
+    std::lock_guard lock(mu_);
+    ++progress_;
   }
+  progress_cv_.notify_all();
+}
+
+void DeliveryWorker::run() {
+  Status result;
+  try {
+    result = deliver_all();
+  } catch (const std::exception& e) {
+    result = internal_error(std::string("delivery thread: unexpected exception: ") + e.what());
+  } catch (...) {
+    result = internal_error("delivery thread: unexpected exception of unknown type");
+  }
+  bool only_quarantine = result.is_ok() && batches_quarantined_ > 0;
+  if (only_quarantine) {
+    result = rejected_error(std::to_string(batches_quarantined_) + " batch(es) quarantined in this run (first: " +
+                            first_quarantine_reason_ + "); see `dxhub outbox list`");
+  }
+  status_ = std::move(result);
+  if (!status_.is_ok()) {
+    spdlog::error("resource {}: delivery {}: {}", target_.resource, only_quarantine ? "done" : "stopped",
+                  status_.message());
+  }
+  {
+    std::lock_guard lock(mu_);
+    stopped_ = true;
+  }
+  progress_cv_.notify_all();
 }
 
 Status DeliveryWorker::deliver_all() {
-  DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(target_.state_db));
+  StateStoreOptions options;
+  options.synchronous_full = target_.state_synchronous_full;
+  DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(target_.state_db, options));
   ProvinceClient client(province_);
   auto fingerprint =
       client.register_schema(target_.resource, target_.schema_json, target_.primary_key, target_.name_zh);
@@ -52,6 +98,12 @@ Status DeliveryWorker::deliver_all() {
   spdlog::debug("resource {}: schema registered, fingerprint {}", target_.resource, *fingerprint);
 
   DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
+  auto quarantined = [&](const std::string& batch_id, const std::string& reason) {
+    if (batches_quarantined_++ == 0) first_quarantine_reason_ = "batch " + batch_id + ": " + reason;
+    spdlog::warn("resource {}: batch {} quarantined: {}", target_.resource, batch_id, reason);
+    progressed();
+  };
+
   for (;;) {
     uint64_t seen_generation;
     bool done;
@@ -68,17 +120,36 @@ Status DeliveryWorker::deliver_all() {
       continue;
     }
     for (const auto& batch : batches) {
+      // One SHA-256 per batch: a body damaged in the spool must not be signed and sent as if whole.
+      if (protocol::sha256_hex(batch.body) != batch.digest) {
+        constexpr const char* kCorrupt = "corrupt spool body (SHA-256 does not match the stored digest)";
+        DXHUB_RETURN_IF_ERROR(store.quarantine_batch(batch.batch_id, kCorrupt));
+        quarantined(batch.batch_id, kCorrupt);
+        continue;
+      }
       auto receipt = client.upload_batch(BatchToSend{batch.resource, batch.batch_id, epoch, batch.sequence,
                                                      batch.record_count, batch.digest, batch.fingerprint, batch.body});
       if (!receipt) {
         Status failed = receipt.status().with_context("batch " + batch.batch_id + " (sequence " +
                                                       std::to_string(batch.sequence) + ")");
-        (void)store.record_failed_attempt(batch.batch_id, failed.message());
-        return failed;
+        if (failed.code() != StatusCode::kRejected || is_auth_refusal(failed)) {
+          (void)store.record_failed_attempt(batch.batch_id, failed.message());
+          return failed;
+        }
+        DXHUB_ASSIGN_OR_RETURN(RefusalOutcome outcome,
+                               store.record_refusal(batch.batch_id, failed.message(), target_.quarantine_after));
+        if (outcome == RefusalOutcome::kCounted) {
+          return failed.with_context("refusal " + std::to_string(batch.refusals + 1) + " of " +
+                                     std::to_string(target_.quarantine_after) + " before quarantine");
+        }
+        quarantined(batch.batch_id, failed.message());
+        continue;
       }
       DXHUB_RETURN_IF_ERROR(store.record_receipt(batch.batch_id, receipt->raw_json));
       ++batches_delivered_;
       rows_delivered_ += batch.record_count;
+      duplicate_keys_ += receipt->fields.duplicate_keys;
+      progressed();
       spdlog::debug("resource {}: batch {} sequence {} delivered, {} records, receipt {}", target_.resource,
                     batch.batch_id, batch.sequence, batch.record_count, receipt->fields.receipt_id);
     }

@@ -51,6 +51,18 @@ class Reader {
     return Status::ok();
   }
 
+  Status number(const char* key, double& out, double min, double max) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end()) return Status::ok();
+    if (!it->is_number()) return error(key, "must be a number");
+    double v = it->get<double>();
+    if (!(v >= min && v <= max)) {
+      return error(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    }
+    out = v;
+    return Status::ok();
+  }
+
  private:
   const nlohmann::json& obj_;
   std::string where_;
@@ -114,10 +126,11 @@ Expected<RecordEncoder> parse_record_encoder(const std::string& name) {
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
                                          const std::string& origin, bool need_secret) {
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
-  for (const char* key : {"province", "sync"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
+  for (const char* key : {"province", "sync", "delivery"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
-  DXHUB_RETURN_IF_ERROR(
-      check_known_keys(doc, {"state_db", "mappings_dir", "log_level", "province", "sync", "plugins"}, "", origin));
+  DXHUB_RETURN_IF_ERROR(check_known_keys(
+      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "province", "sync", "delivery", "plugins"},
+      "", origin));
   HubConfig cfg;
   cfg.config_path = origin;
   Reader top(doc, "", origin);
@@ -126,6 +139,12 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(top.string("state_db", cfg.state_db));
   DXHUB_RETURN_IF_ERROR(top.string("mappings_dir", cfg.mappings_dir));
   DXHUB_RETURN_IF_ERROR(top.string("log_level", cfg.log_level));
+  std::string synchronous = "full";
+  DXHUB_RETURN_IF_ERROR(top.string("state_synchronous", synchronous));
+  if (synchronous != "full" && synchronous != "normal") {
+    return top.error("state_synchronous", "must be \"full\" or \"normal\"");
+  }
+  cfg.state_synchronous_full = synchronous == "full";
   cfg.state_db = resolve(base_dir, cfg.state_db);
   cfg.mappings_dir = resolve(base_dir, cfg.mappings_dir);
 
@@ -159,17 +178,28 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
 
   const nlohmann::json& sync = doc.contains("sync") ? doc["sync"] : kEmpty;
   DXHUB_RETURN_IF_ERROR(
-      check_known_keys(sync, {"batch_rows", "codec", "block_bytes", "encoder"}, "sync.", origin));
+      check_known_keys(sync,
+                       {"batch_rows", "codec", "block_bytes", "encoder", "max_outbox_bytes", "max_dead_letters",
+                        "max_dead_letter_ratio"},
+                       "sync.", origin));
   Reader s(sync, "sync.", origin);
   DXHUB_RETURN_IF_ERROR(s.integer("batch_rows", cfg.sync.batch_rows, 1, 10'000'000));
   DXHUB_RETURN_IF_ERROR(s.integer("block_bytes", cfg.sync.block_bytes, 1024, 64 * 1024 * 1024));
   DXHUB_RETURN_IF_ERROR(s.string("codec", cfg.sync.codec));
+  DXHUB_RETURN_IF_ERROR(s.integer("max_outbox_bytes", cfg.sync.max_outbox_bytes, 1, int64_t{1} << 50));
+  DXHUB_RETURN_IF_ERROR(s.integer("max_dead_letters", cfg.sync.max_dead_letters, 0, int64_t{1} << 50));
+  DXHUB_RETURN_IF_ERROR(s.number("max_dead_letter_ratio", cfg.sync.max_dead_letter_ratio, 0.0, 1.0));
   if (auto codec = avro::parse_codec(cfg.sync.codec); !codec) return s.error("codec", codec.status().message());
   std::string encoder = "compiled";
   DXHUB_RETURN_IF_ERROR(s.string("encoder", encoder));
   auto parsed_encoder = parse_record_encoder(encoder);
   if (!parsed_encoder) return s.error("encoder", parsed_encoder.status().message());
   cfg.sync.encoder = *parsed_encoder;
+
+  const nlohmann::json& delivery = doc.contains("delivery") ? doc["delivery"] : kEmpty;
+  DXHUB_RETURN_IF_ERROR(check_known_keys(delivery, {"quarantine_after"}, "delivery.", origin));
+  Reader d(delivery, "delivery.", origin);
+  DXHUB_RETURN_IF_ERROR(d.integer("quarantine_after", cfg.delivery.quarantine_after, 1, 1000));
 
   if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
     return config_error(origin + ": plugins must be an array of {name, path, settings}");

@@ -29,6 +29,21 @@ struct SyncSettings {
   std::string codec = "snappy";        // null | deflate | snappy | zstandard
   size_t block_bytes = 256 * 1024;     // uncompressed bytes per Avro block
   RecordEncoder encoder = RecordEncoder::kCompiled;  // "compiled" | "avro-c", see above
+  // Reading of a resource pauses while its outbox holds this many bytes of
+  // spooled bodies (waiting for delivery to drain it); if delivery has
+  // stopped, reading stops for the run (nothing dropped, cursor unmoved).
+  int64_t max_outbox_bytes = int64_t{1} << 30;
+  // A run fails a resource before its cursor moves past the chunk that
+  // crosses either threshold: dead letters in this run (0 = no limit), or
+  // their share of rows read (applied once 100 rows were read).
+  int64_t max_dead_letters = 0;
+  double max_dead_letter_ratio = 0.1;
+};
+
+struct DeliverySettings {
+  // Permanent refusals (4xx other than auth failures) after which a batch
+  // moves to the quarantine, counted across runs.
+  int quarantine_after = 3;
 };
 
 struct HubConfig {
@@ -38,6 +53,8 @@ struct HubConfig {
   std::string log_level = "info";
   ProvinceConfig province;
   SyncSettings sync;
+  DeliverySettings delivery;
+  bool state_synchronous_full = true;  // "state_synchronous": "full" (default) | "normal"
   std::vector<PluginConfig> plugins;
 };
 

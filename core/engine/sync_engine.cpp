@@ -25,6 +25,16 @@ using Clock = std::chrono::steady_clock;
 // encoder), or mapped into the reused Avro value for avro-c to serialise. A
 // row that does not map goes to the dead-letter store with its reason and
 // the run goes on.
+// What a dead letter's reason may show in logs: the field and column it
+// names, never the value (reasons are "field F (column C): 'value' problem").
+std::string reason_without_value(const std::string& reason) {
+  if (reason.starts_with("field ")) {
+    size_t end = reason.find("): ");
+    if (end != std::string::npos) return reason.substr(0, end + 1);
+  }
+  return "(reason not shown: it may quote the row)";
+}
+
 class BatchSink final : public RowSink {
  public:
   BatchSink(const RecordMapper& mapper, RecordEncoder encoder, avro::Value& value, avro::OcfWriter& writer,
@@ -49,13 +59,10 @@ class BatchSink final : public RowSink {
   }
 
  private:
-  static constexpr int64_t kLoggedDeadLetters = 20;
-
   Status dead_letter(const RowView& row, Status mapped) {
     if (mapped.code() != StatusCode::kData) return mapped;
-    if (++result_.dead_letters <= kLoggedDeadLetters) {
-      spdlog::warn("resource {}: row dead-lettered: {}", result_.resource, mapped.message());
-    }
+    // Logged once per run as a count (sync_resource): the reason quotes the value.
+    if (++result_.dead_letters == 1) result_.first_dead_letter = reason_without_value(mapped.message());
     // Kept with the chunk: stored in the same transaction as its cursor advance.
     dead_letters.push_back(
         DeadLetter{result_.resource, mapper_.source_key(row), mapped.message(), mapper_.row_to_json(row)});
@@ -77,7 +84,69 @@ bool selected(const ResourceSpec& spec, const std::vector<std::string>& only) {
   return false;
 }
 
+// Before a chunk is read: while the resource's outbox holds max_outbox_bytes
+// or more, wait for delivery to drain it. If delivery has stopped, reading
+// stops (nothing is dropped and the cursor stays where the spool left it).
+Status wait_for_outbox_room(StateStore& store, const std::string& resource, int64_t max_outbox_bytes,
+                            DeliveryWorker& delivery) {
+  bool logged = false;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(int64_t pending, store.pending_bytes(resource));
+    if (pending < max_outbox_bytes) return Status::ok();
+    if (!logged) {
+      spdlog::info("resource {}: outbox holds {} bytes (sync.max_outbox_bytes {}): reading pauses for delivery",
+                   resource, pending, max_outbox_bytes);
+      logged = true;
+    }
+    if (delivery.stopped_or_wait(std::chrono::milliseconds(500))) {
+      // Re-check: the last receipt may have made room just before the worker stopped.
+      DXHUB_ASSIGN_OR_RETURN(int64_t left, store.pending_bytes(resource));
+      if (left < max_outbox_bytes) return Status::ok();
+      return unavailable_error("reading stopped: the outbox holds " + std::to_string(left) +
+                               " bytes (sync.max_outbox_bytes " + std::to_string(max_outbox_bytes) +
+                               ") and delivery has stopped; the rest is read on the next run");
+    }
+  }
+}
+
+// After a chunk was read, before it is spooled: kData when this run's dead
+// letters cross sync.max_dead_letters or sync.max_dead_letter_ratio.
+constexpr int64_t kMinRowsForRatio = 100;
+
+Status check_dead_letter_threshold(const ResourceResult& result, const SyncSettings& sync) {
+  if (sync.max_dead_letters > 0 && result.dead_letters > sync.max_dead_letters) {
+    return data_error("dead-letter threshold: " + std::to_string(result.dead_letters) +
+                      " dead letters in this run exceed sync.max_dead_letters " +
+                      std::to_string(sync.max_dead_letters) + "; the chunk was not spooled and the cursor stays "
+                      "before it (first: " + result.first_dead_letter + ")");
+  }
+  if (result.rows_read >= kMinRowsForRatio && result.dead_letters > 0) {
+    double ratio = static_cast<double>(result.dead_letters) / static_cast<double>(result.rows_read);
+    if (ratio > sync.max_dead_letter_ratio) {
+      char text[64];
+      std::snprintf(text, sizeof text, "%.4g of %lld rows", ratio, static_cast<long long>(result.rows_read));
+      return data_error("dead-letter threshold: " + std::to_string(result.dead_letters) + " dead letters (" + text +
+                        ") exceed sync.max_dead_letter_ratio " + std::to_string(sync.max_dead_letter_ratio) +
+                        "; the chunk was not spooled and the cursor stays before it (first: " +
+                        result.first_dead_letter + ")");
+    }
+  }
+  return Status::ok();
+}
+
 }  // namespace
+
+std::string ResourceResult::status_text() const {
+  if (!read_status.is_ok()) return "failed: " + read_status.to_string();
+  if (!delivery_status.is_ok()) return "failed: " + delivery_status.to_string();
+  return dead_letters > 0 ? "ok_with_dead_letters" : "ok";
+}
+
+StateStoreOptions SyncEngine::state_options() const {
+  StateStoreOptions options;
+  options.synchronous_full = config_.state_synchronous_full;
+  return options;
+}
 
 ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& store) {
   ResourceResult result;
@@ -102,7 +171,8 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   }
   // Delivery starts at once: batches left from earlier runs go first.
   DeliveryWorker delivery(config_.province,
-                          DeliveryTarget{resource, spec.name_zh, schema->json(), mapper->primary_key(), config_.state_db});
+                          DeliveryTarget{resource, spec.name_zh, schema->json(), mapper->primary_key(), config_.state_db,
+                                         config_.delivery.quarantine_after, config_.state_synchronous_full});
   delivery.start();
 
   result.read_status = [&]() -> Status {
@@ -119,6 +189,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
       return position.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     };
     for (;;) {
+      DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
       DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
       const std::string cursor_from = cursor_text(connector->cursor());
       const auto sync_marker = batch_sync_marker(resource, epoch, sequence, cursor_from);
@@ -130,6 +201,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
       sink.dead_letters.clear();
       DXHUB_ASSIGN_OR_RETURN(size_t rows, connector->read(static_cast<size_t>(config_.sync.batch_rows), sink));
       if (rows == 0) return Status::ok();
+      DXHUB_RETURN_IF_ERROR(check_dead_letter_threshold(result, config_.sync));
       int64_t records = static_cast<int64_t>(writer.record_count());
       nlohmann::json cursor_to = connector->cursor();
       if (records == 0) {  // every row of the chunk was dead-lettered: still move past them
@@ -153,6 +225,8 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   delivery.finish();
 
   result.delivery_status = delivery.status();
+  result.batches_quarantined = delivery.batches_quarantined();
+  result.duplicate_keys = delivery.duplicate_keys();
   result.batches_delivered = delivery.batches_delivered();
   result.rows_delivered = delivery.rows_delivered();
   if (auto outbox = store.outbox_summary(); outbox) {
@@ -168,7 +242,7 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
   RunSummary summary;
   summary.errors = std::move(load_errors);
 
-  auto store = StateStore::open(config_.state_db);
+  auto store = StateStore::open(config_.state_db, state_options());
   if (!store) {
     summary.errors.push_back(store.status());
     return summary;
@@ -188,6 +262,15 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
     if (!r.read_status.is_ok()) {
       spdlog::error("resource {}/{}: {}", spec.plugin, spec.resource_id, r.read_status.to_string());
     }
+    if (r.dead_letters > 0) {
+      spdlog::warn("resource {}/{}: {} rows dead-lettered in this run (first: {}); see `dxhub dead-letters list -r {}`",
+                   spec.plugin, spec.resource_id, r.dead_letters, r.first_dead_letter, spec.resource_id);
+    }
+    if (r.duplicate_keys > 0) {
+      spdlog::warn("resource {}/{}: the province reports {} delivered records whose primary key repeats within "
+                   "their batch (the later record replaced the earlier): check the source's key",
+                   spec.plugin, spec.resource_id, r.duplicate_keys);
+    }
     if (!r.delivery_status.is_ok()) {
       spdlog::error("resource {}/{}: delivery failed: {} ({} batches stay spooled for the next run)", spec.plugin,
                     spec.resource_id, r.delivery_status.message(), r.batches_pending);
@@ -199,49 +282,56 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
     (void)store->record_run_resource(
         summary.run_id, RunResourceStats{spec.resource_id, r.rows_read, r.rows_spooled,
                                          r.rows_delivered, r.batches_spooled, r.batches_delivered, r.dead_letters,
-                                         r.ok() ? "ok" : "failed",
+                                         r.ok() ? (r.dead_letters > 0 ? "ok_with_dead_letters" : "ok") : "failed",
                                          !r.read_status.is_ok() ? r.read_status.to_string()
                                                                 : r.delivery_status.is_ok() ? ""
                                                                 : r.delivery_status.to_string()});
     summary.resources.push_back(std::move(r));
   }
   summary.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  (void)store->finish_run(summary.run_id, summary.exit_code() == kExitOk ? "ok" : "failed", summary.to_json());
+  int exit_code = summary.exit_code();
+  (void)store->finish_run(summary.run_id,
+                          exit_code == kExitOk ? "ok" : exit_code == kExitDeadLetters ? "ok_with_dead_letters" : "failed",
+                          summary.to_json());
   return summary;
 }
 
-namespace {
-int exit_code_for(const Status& s) {
+int exit_code_for_status(const Status& s) {
   switch (s.code()) {
     case StatusCode::kOk: return kExitOk;
     case StatusCode::kConfig: return kExitConfig;
     case StatusCode::kSource: return kExitSource;
     case StatusCode::kUnavailable:
     case StatusCode::kRejected: return kExitDelivery;
+    case StatusCode::kData: return kExitDeadLetters;  // only a dead-letter threshold reaches a run's status
+    case StatusCode::kBusy: return kExitBusy;
     default: return kExitInternal;
   }
 }
-}  // namespace
 
 int RunSummary::exit_code() const {
   // Several failures: the one an operator must fix first wins.
   int worst = kExitOk;
+  // Order 2, 3, 4, 1, (6), 5: a run with dead letters and nothing worse is 5.
   auto rank = [](int code) {
     switch (code) {
-      case kExitConfig: return 4;
-      case kExitSource: return 3;
-      case kExitDelivery: return 2;
-      case kExitInternal: return 1;
+      case kExitConfig: return 6;
+      case kExitSource: return 5;
+      case kExitDelivery: return 4;
+      case kExitInternal: return 3;
+      case kExitBusy: return 2;
+      case kExitDeadLetters: return 1;
       default: return 0;
     }
   };
   auto consider = [&](const Status& s) {
-    int code = exit_code_for(s);
+    int code = exit_code_for_status(s);
     if (rank(code) > rank(worst)) worst = code;
   };
   for (const auto& e : errors) consider(e);
   for (const auto& r : resources) {
     consider(r.read_status);
+    if (r.dead_letters > 0) consider(data_error("dead letters"));
     // Whatever went wrong while delivering (network, refusal, local state), it is a delivery failure.
     if (!r.delivery_status.is_ok()) consider(unavailable_error(r.delivery_status.message()));
   }
@@ -271,6 +361,9 @@ nlohmann::json RunSummary::to_json() const {
                               {"batches_delivered", r.batches_delivered},
                               {"rows_delivered", r.rows_delivered},
                               {"batches_pending", r.batches_pending},
+                              {"batches_quarantined", r.batches_quarantined},
+                              {"duplicate_keys", r.duplicate_keys},
+                              {"status", r.status_text()},
                               {"read_status", r.read_status.to_string()},
                               {"delivery_status", r.delivery_status.to_string()}});
   }
@@ -294,7 +387,8 @@ std::string RunSummary::to_text() const {
     rows_delivered += r.rows_delivered;
     batches += r.batches_spooled;
     receipts += r.batches_delivered;
-    std::string status = r.ok() ? "ok" : (!r.read_status.is_ok() ? r.read_status.to_string() : "delivery failed");
+    std::string status = r.ok() ? r.status_text()
+                                : (!r.read_status.is_ok() ? r.read_status.to_string() : "delivery failed");
     std::snprintf(line, sizeof line, "%-44s %10lld %10lld %6lld %8lld %10lld %8lld %8lld  %s\n",
                   (r.plugin + "/" + r.resource).c_str(), static_cast<long long>(r.rows_read),
                   static_cast<long long>(r.rows_spooled), static_cast<long long>(r.dead_letters),

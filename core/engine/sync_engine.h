@@ -27,10 +27,15 @@ struct ResourceResult {
   int64_t batches_delivered = 0;  // receipts recorded in this run
   int64_t rows_delivered = 0;
   int64_t batches_pending = 0;    // still in the outbox after the run
-  Status read_status;             // config / source errors
+  int64_t batches_quarantined = 0;  // moved to the quarantine in this run
+  int64_t duplicate_keys = 0;       // delivered records that replaced one of the same batch with the same key
+  std::string first_dead_letter;  // the first dead letter's field/column (never its value)
+  Status read_status;             // config / source errors; kData: dead-letter threshold crossed
   Status delivery_status;         // delivery errors
 
   bool ok() const { return read_status.is_ok() && delivery_status.is_ok(); }
+  // "ok", "ok_with_dead_letters" or "failed: <first error>" (run history, summary).
+  std::string status_text() const;
 };
 
 // Process exit codes: distinct per failure kind so schedulers can react.
@@ -40,7 +45,12 @@ enum ExitCode : int {
   kExitConfig = 2,    // configuration, plugin, schema or mapping problem
   kExitSource = 3,    // a source could not be read
   kExitDelivery = 4,  // the province could not be reached or refused a batch
+  kExitDeadLetters = 5,  // rows were dead-lettered (or a dead-letter threshold failed the run)
+  kExitBusy = 6,         // another dxhub process holds the state lock
 };
+
+// The exit code a Status stands for (kOk -> 0; kData -> 5; kBusy -> 6 ...).
+int exit_code_for_status(const Status& status);
 
 struct RunSummary {
   int64_t run_id = 0;
@@ -65,6 +75,7 @@ class SyncEngine {
   // `store` is the run's own connection to the state (the delivery worker
   // opens a second one for its thread).
   ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
+  StateStoreOptions state_options() const;
 
   const HubConfig& config_;
   PluginHost& host_;

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "core/common/json_text.h"
+
 namespace dxhub {
 
 namespace {
@@ -72,6 +74,41 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_resource ON dead_letters (resource);
 )sql";
+
+// v2: the state's epoch, refusal counts, the quarantine and dead-letter states.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  epoch INTEGER NOT NULL
+);
+ALTER TABLE outbox ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS quarantine (
+  batch_id        TEXT PRIMARY KEY,
+  resource        TEXT NOT NULL,
+  sequence        INTEGER NOT NULL,
+  record_count    INTEGER NOT NULL,
+  codec           TEXT NOT NULL,
+  fingerprint     TEXT NOT NULL,
+  digest          TEXT NOT NULL,
+  body            BLOB NOT NULL,
+  created_at      INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT,
+  last_attempt_at INTEGER,
+  refusals        INTEGER NOT NULL DEFAULT 0,
+  reason          TEXT NOT NULL,
+  quarantined_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_resource_sequence ON quarantine (resource, sequence);
+ALTER TABLE dead_letters ADD COLUMN state TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE dead_letters ADD COLUMN state_reason TEXT;
+ALTER TABLE dead_letters ADD COLUMN state_changed_at INTEGER;
+CREATE INDEX IF NOT EXISTS dead_letters_resource_state ON dead_letters (resource, state);
+)sql";
+
+constexpr const char* kBatchColumns =
+    "batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, created_at, attempts, last_error, "
+    "last_attempt_at, refusals";
 
 int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -150,10 +187,15 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
       DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV1));
       DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 1"));
     }
-    // Later versions migrate here: if (version < 2) { ... }
-    DXHUB_RETURN_IF_ERROR(db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL); "
-                                  "INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', " +
-                                  std::to_string(wall_clock_ms()) + ")"));
+    if (version < 2) {
+      DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV2));
+      // The epoch is set once: at creation, or for a v1 file at this migration.
+      DXHUB_ASSIGN_OR_RETURN(auto epoch, db.prepare("INSERT OR IGNORE INTO meta (id, epoch) VALUES (1, ?1)"));
+      DXHUB_RETURN_IF_ERROR(epoch.bind_int64(1, wall_clock_ms()));
+      DXHUB_RETURN_IF_ERROR(epoch.run());
+      DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 2"));
+    }
+    // Later versions migrate here: if (version < 3) { ... }
     DXHUB_RETURN_IF_ERROR(tx.commit());
   }
 
@@ -187,13 +229,6 @@ Expected<nlohmann::json> StateStore::load_cursor(const std::string& resource) {
   return parse_json_column(select_cursor_.column_text(0));
 }
 
-Expected<int64_t> StateStore::epoch() {
-  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT value FROM meta WHERE key = 'epoch'"));
-  DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
-  if (!found) return internal_error("state store " + db_.path() + " has no epoch");
-  return stmt.column_int64(0);
-}
-
 Expected<int64_t> StateStore::next_sequence(const std::string& resource) {
   ResetOnExit reset(select_cursor_);
   DXHUB_RETURN_IF_ERROR(select_cursor_.bind_text(1, resource));
@@ -203,7 +238,7 @@ Expected<int64_t> StateStore::next_sequence(const std::string& resource) {
 
 Status StateStore::write_cursor(const std::string& resource, const nlohmann::json& cursor,
                                 int64_t sequence_increment) {
-  std::string cursor_text = cursor.dump();  // bound in place: must outlive the statement's use
+  std::string cursor_text = dump_json_safely(cursor);  // bound in place: must outlive the statement's use
   ResetOnExit reset(upsert_cursor_);
   DXHUB_RETURN_IF_ERROR(upsert_cursor_.bind_text(1, resource));
   DXHUB_RETURN_IF_ERROR(cursor.is_null() ? upsert_cursor_.bind_null(2) : upsert_cursor_.bind_text_static(2, cursor_text));
@@ -226,6 +261,20 @@ Status StateStore::insert_dead_letters(std::span<const DeadLetter> dead_letters)
   return Status::ok();
 }
 
+Status StateStore::insert_outbox(const NewBatch& batch) {
+  ResetOnExit reset(insert_outbox_);
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(1, batch.batch_id));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(2, batch.resource));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(3, batch.sequence));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(4, batch.record_count));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(5, batch.codec));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(6, batch.fingerprint));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(7, batch.digest));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_blob_static(8, batch.body));
+  DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(9, wall_clock_ms()));
+  return insert_outbox_.run();
+}
+
 Status StateStore::spool_batch(const NewBatch& batch, const nlohmann::json& new_cursor,
                                std::span<const DeadLetter> dead_letters) {
   auto context = "spool batch " + batch.batch_id + " of " + batch.resource;
@@ -238,19 +287,7 @@ Status StateStore::spool_batch(const NewBatch& batch, const nlohmann::json& new_
     }
     DXHUB_RETURN_IF_ERROR(write_cursor(batch.resource, new_cursor, 1));
     DXHUB_RETURN_IF_ERROR(insert_dead_letters(dead_letters));
-    {
-      ResetOnExit reset(insert_outbox_);
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(1, batch.batch_id));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(2, batch.resource));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(3, batch.sequence));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(4, batch.record_count));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(5, batch.codec));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(6, batch.fingerprint));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_text_static(7, batch.digest));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_blob_static(8, batch.body));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.bind_int64(9, wall_clock_ms()));
-      DXHUB_RETURN_IF_ERROR(insert_outbox_.run());
-    }
+    DXHUB_RETURN_IF_ERROR(insert_outbox(batch));
     return tx.commit();
   };
   return run().with_context(context);
@@ -281,7 +318,7 @@ Status StateStore::add_dead_letter(const std::string& resource, const std::strin
 Expected<std::vector<OutboxEntry>> StateStore::pending_batches(const std::string& resource, size_t limit) {
   std::string sql =
       "SELECT batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, created_at, attempts, "
-      "last_error FROM outbox";
+      "last_error, refusals FROM outbox";
   if (!resource.empty()) sql += " WHERE resource = ?1";
   sql += " ORDER BY resource, sequence";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
@@ -303,6 +340,7 @@ Expected<std::vector<OutboxEntry>> StateStore::pending_batches(const std::string
     e.created_at_ms = stmt.column_int64(8);
     e.attempts = static_cast<int>(stmt.column_int64(9));
     e.last_error = column_string(stmt, 10);
+    e.refusals = static_cast<int>(stmt.column_int64(11));
   }
   return entries;
 }
@@ -373,7 +411,7 @@ Status StateStore::finish_run(int64_t run_id, const std::string& status, const n
   DXHUB_RETURN_IF_ERROR(update.bind_int64(1, run_id));
   DXHUB_RETURN_IF_ERROR(update.bind_int64(2, wall_clock_ms()));
   DXHUB_RETURN_IF_ERROR(update.bind_text(3, status));
-  DXHUB_RETURN_IF_ERROR(update.bind_text(4, summary.dump()));
+  DXHUB_RETURN_IF_ERROR(update.bind_text(4, dump_json_safely(summary)));
   DXHUB_RETURN_IF_ERROR(update.run());
   if (db_.changes() != 1) return internal_error("finish run " + std::to_string(run_id) + ": no such run");
   return tx.commit();
@@ -484,28 +522,316 @@ Expected<std::vector<RunInfo>> StateStore::last_runs(size_t count) {
 
 Expected<std::vector<DeadLetterCount>> StateStore::dead_letter_counts() {
   DXHUB_ASSIGN_OR_RETURN(auto stmt,
-                         db_.prepare("SELECT resource, count(*) FROM dead_letters GROUP BY resource ORDER BY resource"));
+                         db_.prepare("SELECT resource, sum(state = 'open'), sum(state = 'discarded'), "
+                                     "sum(state = 'replayed') FROM dead_letters GROUP BY resource ORDER BY resource"));
   std::vector<DeadLetterCount> out;
   for (;;) {
     DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
     if (!has_row) break;
-    out.push_back({column_string(stmt, 0), stmt.column_int64(1)});
+    out.push_back({column_string(stmt, 0), stmt.column_int64(1), stmt.column_int64(2), stmt.column_int64(3)});
   }
   return out;
 }
 
-Expected<std::vector<DeadLetter>> StateStore::dead_letters(const std::string& resource, size_t limit) {
-  std::string sql = "SELECT resource, source_key, reason, row_json FROM dead_letters";
-  if (!resource.empty()) sql += " WHERE resource = ?1";
-  sql += " ORDER BY id DESC";
+namespace {
+constexpr const char* kDeadLetterColumns =
+    "SELECT resource, source_key, reason, row_json, id, state, state_reason, created_at FROM dead_letters";
+
+StoredDeadLetter read_dead_letter(const SqliteStmt& stmt) {
+  StoredDeadLetter d;
+  d.resource = column_string(stmt, 0);
+  d.source_key = column_string(stmt, 1);
+  d.reason = column_string(stmt, 2);
+  d.row_json = column_string(stmt, 3);
+  d.id = stmt.column_int64(4);
+  d.state = column_string(stmt, 5);
+  d.state_reason = column_string(stmt, 6);
+  d.created_at_ms = stmt.column_int64(7);
+  return d;
+}
+}  // namespace
+
+Expected<std::vector<StoredDeadLetter>> StateStore::dead_letters(const std::string& resource, size_t limit,
+                                                                 const std::string& state) {
+  std::string sql = kDeadLetterColumns;
+  sql += " WHERE (?1 = '' OR resource = ?1) AND (?2 = '' OR state = ?2) ORDER BY id DESC";
   if (limit > 0) sql += " LIMIT " + std::to_string(limit);
   DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(sql));
-  if (!resource.empty()) DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
-  std::vector<DeadLetter> out;
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(2, state));
+  std::vector<StoredDeadLetter> out;
   for (;;) {
     DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
     if (!has_row) break;
-    out.push_back({column_string(stmt, 0), column_string(stmt, 1), column_string(stmt, 2), column_string(stmt, 3)});
+    out.push_back(read_dead_letter(stmt));
+  }
+  return out;
+}
+
+Expected<StoredDeadLetter> StateStore::dead_letter(int64_t id) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string(kDeadLetterColumns) + " WHERE id = ?1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(1, id));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+  if (!has_row) return not_found_error("no dead letter with id " + std::to_string(id));
+  return read_dead_letter(stmt);
+}
+
+Expected<std::vector<int64_t>> StateStore::discard_dead_letters(int64_t id, const std::string& resource,
+                                                                const ActionRecord& action) {
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  DXHUB_ASSIGN_OR_RETURN(auto select, db_.prepare("SELECT id FROM dead_letters WHERE state = 'open' AND "
+                                                  "((?1 > 0 AND id = ?1) OR (?1 = 0 AND resource = ?2)) ORDER BY id"));
+  DXHUB_RETURN_IF_ERROR(select.bind_int64(1, id));
+  DXHUB_RETURN_IF_ERROR(select.bind_text(2, resource));
+  std::vector<int64_t> ids;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, select.step());
+    if (!has_row) break;
+    ids.push_back(select.column_int64(0));
+  }
+  select = SqliteStmt();
+  if (id > 0 && ids.empty()) return not_found_error("no open dead letter with id " + std::to_string(id));
+  DXHUB_ASSIGN_OR_RETURN(auto update, db_.prepare("UPDATE dead_letters SET state = 'discarded', state_reason = ?2, "
+                                                  "state_changed_at = ?3 WHERE id = ?1"));
+  for (int64_t each : ids) {
+    DXHUB_RETURN_IF_ERROR(update.reset());
+    DXHUB_RETURN_IF_ERROR(update.bind_int64(1, each));
+    DXHUB_RETURN_IF_ERROR(update.bind_text(2, action.reason));
+    DXHUB_RETURN_IF_ERROR(update.bind_int64(3, wall_clock_ms()));
+    DXHUB_RETURN_IF_ERROR(update.run());
+  }
+  DXHUB_RETURN_IF_ERROR(insert_action_run(action, {{"resource", resource}, {"dead_letter_ids", ids}}));
+  DXHUB_RETURN_IF_ERROR(tx.commit());
+  return ids;
+}
+
+Status StateStore::record_replay(const NewBatch* batch, std::span<const int64_t> replayed,
+                                 std::span<const std::pair<int64_t, std::string>> still_failing,
+                                 const ActionRecord& action, const nlohmann::json& summary) {
+  auto run = [&]() -> Status {
+    DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+    if (batch != nullptr) {
+      DXHUB_ASSIGN_OR_RETURN(int64_t expected_sequence, next_sequence(batch->resource));
+      if (batch->sequence != expected_sequence) {
+        return internal_error("sequence " + std::to_string(batch->sequence) + " is not the next one (" +
+                              std::to_string(expected_sequence) + ")");
+      }
+      // The sequence advances, the cursor stays where reading left it.
+      DXHUB_ASSIGN_OR_RETURN(auto bump, db_.prepare("INSERT INTO cursors (resource, cursor_json, next_sequence, "
+                                                    "updated_at) VALUES (?1, NULL, 2, ?2) ON CONFLICT (resource) DO "
+                                                    "UPDATE SET next_sequence = next_sequence + 1, updated_at = ?2"));
+      DXHUB_RETURN_IF_ERROR(bump.bind_text(1, batch->resource));
+      DXHUB_RETURN_IF_ERROR(bump.bind_int64(2, wall_clock_ms()));
+      DXHUB_RETURN_IF_ERROR(bump.run());
+      DXHUB_RETURN_IF_ERROR(insert_outbox(*batch));
+    }
+    DXHUB_ASSIGN_OR_RETURN(auto mark, db_.prepare("UPDATE dead_letters SET state = ?2, state_reason = ?3, "
+                                                  "state_changed_at = ?4 WHERE id = ?1 AND state = 'open'"));
+    for (int64_t id : replayed) {
+      DXHUB_RETURN_IF_ERROR(mark.reset());
+      DXHUB_RETURN_IF_ERROR(mark.bind_int64(1, id));
+      DXHUB_RETURN_IF_ERROR(mark.bind_text(2, kDeadLetterReplayed));
+      DXHUB_RETURN_IF_ERROR(mark.bind_text(3, batch != nullptr ? batch->batch_id : ""));
+      DXHUB_RETURN_IF_ERROR(mark.bind_int64(4, wall_clock_ms()));
+      DXHUB_RETURN_IF_ERROR(mark.run());
+      if (db_.changes() != 1) return internal_error("dead letter " + std::to_string(id) + " is no longer open");
+    }
+    DXHUB_ASSIGN_OR_RETURN(auto reason, db_.prepare("UPDATE dead_letters SET reason = ?2 WHERE id = ?1"));
+    for (const auto& [id, text] : still_failing) {
+      DXHUB_RETURN_IF_ERROR(reason.reset());
+      DXHUB_RETURN_IF_ERROR(reason.bind_int64(1, id));
+      DXHUB_RETURN_IF_ERROR(reason.bind_text(2, text));
+      DXHUB_RETURN_IF_ERROR(reason.run());
+    }
+    DXHUB_RETURN_IF_ERROR(insert_action_run(action, summary));
+    return tx.commit();
+  };
+  return run().with_context("record replay");
+}
+
+Expected<int64_t> StateStore::epoch() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT epoch FROM meta WHERE id = 1"));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+  if (!has_row) return internal_error("state store " + path() + ": no epoch in table meta");
+  return stmt.column_int64(0);
+}
+
+Expected<int64_t> StateStore::synchronous_level() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("PRAGMA synchronous"));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+  if (!has_row) return internal_error("PRAGMA synchronous returned nothing");
+  return stmt.column_int64(0);
+}
+
+Status StateStore::insert_action_run(const ActionRecord& action, nlohmann::json summary) {
+  if (!action.reason.empty()) summary["reason"] = action.reason;
+  DXHUB_ASSIGN_OR_RETURN(auto insert, db_.prepare("INSERT INTO runs (command, started_at, finished_at, status, "
+                                                  "summary_json) VALUES (?1, ?2, ?2, 'ok', ?3)"));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(1, action.command));
+  DXHUB_RETURN_IF_ERROR(insert.bind_int64(2, wall_clock_ms()));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(3, dump_json_safely(summary)));
+  return insert.run();
+}
+
+Status StateStore::move_to_quarantine(const std::string& batch_id, const std::string& reason) {
+  DXHUB_ASSIGN_OR_RETURN(auto insert, db_.prepare(std::string("INSERT INTO quarantine (") + kBatchColumns +
+                                                  ", reason, quarantined_at) SELECT " + kBatchColumns +
+                                                  ", ?2, ?3 FROM outbox WHERE batch_id = ?1"));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(1, batch_id));
+  DXHUB_RETURN_IF_ERROR(insert.bind_text(2, reason));
+  DXHUB_RETURN_IF_ERROR(insert.bind_int64(3, wall_clock_ms()));
+  DXHUB_RETURN_IF_ERROR(insert.run());
+  if (db_.changes() != 1) return internal_error("batch is not in the outbox");
+  DXHUB_ASSIGN_OR_RETURN(auto remove, db_.prepare("DELETE FROM outbox WHERE batch_id = ?1"));
+  DXHUB_RETURN_IF_ERROR(remove.bind_text(1, batch_id));
+  return remove.run();
+}
+
+Status StateStore::quarantine_batch(const std::string& batch_id, const std::string& reason) {
+  auto run = [&]() -> Status {
+    DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+    DXHUB_RETURN_IF_ERROR(move_to_quarantine(batch_id, reason));
+    return tx.commit();
+  };
+  return run().with_context("quarantine batch " + batch_id);
+}
+
+Expected<RefusalOutcome> StateStore::record_refusal(const std::string& batch_id, const std::string& error,
+                                                    int quarantine_after) {
+  auto run = [&]() -> Expected<RefusalOutcome> {
+    DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+    DXHUB_ASSIGN_OR_RETURN(auto update,
+                           db_.prepare("UPDATE outbox SET attempts = attempts + 1, refusals = refusals + 1, "
+                                       "last_error = ?2, last_attempt_at = ?3 WHERE batch_id = ?1 RETURNING refusals"));
+    DXHUB_RETURN_IF_ERROR(update.bind_text(1, batch_id));
+    DXHUB_RETURN_IF_ERROR(update.bind_text(2, error));
+    DXHUB_RETURN_IF_ERROR(update.bind_int64(3, wall_clock_ms()));
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, update.step());
+    if (!has_row) return internal_error("batch is not in the outbox");
+    int64_t refusals = update.column_int64(0);
+    update = SqliteStmt();
+    RefusalOutcome outcome = RefusalOutcome::kCounted;
+    if (refusals >= quarantine_after) {
+      DXHUB_RETURN_IF_ERROR(move_to_quarantine(
+          batch_id, "refused " + std::to_string(refusals) + " times; last: " + error));
+      outcome = RefusalOutcome::kQuarantined;
+    }
+    DXHUB_RETURN_IF_ERROR(tx.commit());
+    return outcome;
+  };
+  auto outcome = run();
+  if (!outcome) return outcome.status().with_context("record refusal of batch " + batch_id);
+  return outcome;
+}
+
+Expected<int64_t> StateStore::pending_bytes(const std::string& resource) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt,
+                         db_.prepare("SELECT coalesce(sum(length(body)), 0) FROM outbox WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+  return has_row ? stmt.column_int64(0) : int64_t{0};
+}
+
+Expected<std::vector<BatchInfo>> StateStore::list_batches(const std::string& resource) {
+  DXHUB_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_.prepare("SELECT batch_id, resource, sequence, record_count, length(body), attempts, refusals, last_error, "
+                  "created_at, 0, NULL, NULL FROM outbox WHERE ?1 = '' OR resource = ?1 "
+                  "UNION ALL SELECT batch_id, resource, sequence, record_count, length(body), attempts, refusals, "
+                  "last_error, created_at, 1, reason, quarantined_at FROM quarantine WHERE ?1 = '' OR resource = ?1 "
+                  "ORDER BY 2, 3"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  std::vector<BatchInfo> out;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+    if (!has_row) break;
+    BatchInfo& b = out.emplace_back();
+    b.batch_id = column_string(stmt, 0);
+    b.resource = column_string(stmt, 1);
+    b.sequence = stmt.column_int64(2);
+    b.record_count = stmt.column_int64(3);
+    b.bytes = stmt.column_int64(4);
+    b.attempts = static_cast<int>(stmt.column_int64(5));
+    b.refusals = static_cast<int>(stmt.column_int64(6));
+    b.last_error = column_string(stmt, 7);
+    b.created_at_ms = stmt.column_int64(8);
+    b.quarantined = stmt.column_int64(9) != 0;
+    b.reason = column_string(stmt, 10);
+    b.quarantined_at_ms = stmt.column_int64(11);
+  }
+  return out;
+}
+
+Expected<std::vector<std::string>> StateStore::retry_quarantined(const std::string& batch_id,
+                                                                 const std::string& resource,
+                                                                 const ActionRecord& action) {
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  DXHUB_ASSIGN_OR_RETURN(auto select, db_.prepare("SELECT batch_id FROM quarantine WHERE (?1 <> '' AND batch_id = ?1) "
+                                                  "OR (?1 = '' AND (?2 = '' OR resource = ?2)) ORDER BY resource, "
+                                                  "sequence"));
+  DXHUB_RETURN_IF_ERROR(select.bind_text(1, batch_id));
+  DXHUB_RETURN_IF_ERROR(select.bind_text(2, resource));
+  std::vector<std::string> ids;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, select.step());
+    if (!has_row) break;
+    ids.push_back(column_string(select, 0));
+  }
+  select = SqliteStmt();
+  if (!batch_id.empty() && ids.empty()) return not_found_error("batch " + batch_id + " is not in the quarantine");
+  DXHUB_ASSIGN_OR_RETURN(auto insert,
+                         db_.prepare("INSERT INTO outbox (batch_id, resource, sequence, record_count, codec, "
+                                     "fingerprint, digest, body, created_at) SELECT batch_id, resource, sequence, "
+                                     "record_count, codec, fingerprint, digest, body, created_at FROM quarantine "
+                                     "WHERE batch_id = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(auto remove, db_.prepare("DELETE FROM quarantine WHERE batch_id = ?1"));
+  for (const auto& id : ids) {
+    DXHUB_RETURN_IF_ERROR(insert.reset());
+    DXHUB_RETURN_IF_ERROR(insert.bind_text(1, id));
+    DXHUB_RETURN_IF_ERROR(insert.run());
+    DXHUB_RETURN_IF_ERROR(remove.reset());
+    DXHUB_RETURN_IF_ERROR(remove.bind_text(1, id));
+    DXHUB_RETURN_IF_ERROR(remove.run());
+  }
+  DXHUB_RETURN_IF_ERROR(insert_action_run(action, {{"batch_ids", ids}, {"resource", resource}}));
+  DXHUB_RETURN_IF_ERROR(tx.commit());
+  return ids;
+}
+
+Expected<BatchInfo> StateStore::drop_batch(const std::string& batch_id, const ActionRecord& action) {
+  DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+  DXHUB_ASSIGN_OR_RETURN(auto all, list_batches(""));
+  const BatchInfo* found = nullptr;
+  for (const auto& b : all) {
+    if (b.batch_id == batch_id) found = &b;
+  }
+  if (found == nullptr) return not_found_error("batch " + batch_id + " is neither spooled nor quarantined");
+  BatchInfo dropped = *found;
+  DXHUB_ASSIGN_OR_RETURN(auto remove, db_.prepare(dropped.quarantined ? "DELETE FROM quarantine WHERE batch_id = ?1"
+                                                                      : "DELETE FROM outbox WHERE batch_id = ?1"));
+  DXHUB_RETURN_IF_ERROR(remove.bind_text(1, batch_id));
+  DXHUB_RETURN_IF_ERROR(remove.run());
+  DXHUB_RETURN_IF_ERROR(insert_action_run(action, {{"batch_id", dropped.batch_id},
+                                                   {"resource", dropped.resource},
+                                                   {"sequence", dropped.sequence},
+                                                   {"records", dropped.record_count},
+                                                   {"was_quarantined", dropped.quarantined}}));
+  DXHUB_RETURN_IF_ERROR(tx.commit());
+  return dropped;
+}
+
+Expected<std::vector<QuarantineSummary>> StateStore::quarantine_summary() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT resource, reason, count(*), sum(record_count) FROM quarantine "
+                                                "GROUP BY resource, reason ORDER BY resource, reason"));
+  std::vector<QuarantineSummary> out;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+    if (!has_row) break;
+    std::string resource = column_string(stmt, 0);
+    if (out.empty() || out.back().resource != resource) out.push_back({resource, 0, 0, {}});
+    out.back().batches += stmt.column_int64(2);
+    out.back().records += stmt.column_int64(3);
+    out.back().reasons.emplace_back(column_string(stmt, 1), stmt.column_int64(2));
   }
   return out;
 }

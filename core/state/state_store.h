@@ -10,7 +10,7 @@
 // file. WAL lets readers run beside the writer; every write takes the write
 // lock up front (BEGIN IMMEDIATE) and waits up to busy_timeout_ms for it.
 //
-// Schema (PRAGMA user_version = 1). Times are integer milliseconds since the
+// Schema (PRAGMA user_version = 2; v1 files are migrated on open). Times are integer milliseconds since the
 // Unix epoch (UTC); JSON columns hold compact JSON text.
 //
 //   cursors(resource TEXT PRIMARY KEY,
@@ -22,8 +22,14 @@
 //          digest TEXT,                       -- lowercase hex SHA-256 of body
 //          body BLOB,                         -- the Avro object container file
 //          created_at INTEGER, attempts INTEGER DEFAULT 0,
-//          last_error TEXT, last_attempt_at INTEGER)
+//          last_error TEXT, last_attempt_at INTEGER,
+//          refusals INTEGER DEFAULT 0)        -- v2: permanent refusals, counted across runs
 //          UNIQUE (resource, sequence)
+//   quarantine(the outbox's columns, reason TEXT, quarantined_at INTEGER)   -- v2
+//          batches refused delivery.quarantine_after times, or whose body no
+//          longer matches its digest; kept until `dxhub outbox retry|drop`
+//   meta(id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER)   -- v2
+//          epoch: wall-clock ms at the state's creation (or v1 migration), set once
 //   receipts(batch_id TEXT PRIMARY KEY, resource TEXT, sequence INTEGER,
 //            record_count INTEGER, digest TEXT, body_bytes INTEGER,
 //            receipt_json TEXT, delivered_at INTEGER)
@@ -37,8 +43,11 @@
 //                 batches_delivered, dead_letters INTEGER, status TEXT, error TEXT,
 //                 PRIMARY KEY (run_id, resource))
 //   dead_letters(id INTEGER PRIMARY KEY AUTOINCREMENT, resource TEXT,
-//                source_key TEXT, reason TEXT, row_json TEXT, created_at INTEGER)
-//                INDEX (resource)
+//                source_key TEXT, reason TEXT, row_json TEXT, created_at INTEGER,
+//                state TEXT DEFAULT 'open',  -- v2: open | discarded | replayed
+//                state_reason TEXT,          -- discard reason, or the replay's batch id
+//                state_changed_at INTEGER)
+//                INDEX (resource), INDEX (resource, state)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -47,6 +56,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/common/sqlite_db.h"
@@ -54,17 +64,19 @@
 
 namespace dxhub {
 
-inline constexpr int kStateSchemaVersion = 1;
+inline constexpr int kStateSchemaVersion = 2;
 
 struct StateStoreOptions {
-  // synchronous=NORMAL (default): in WAL mode a commit is durable against a
-  // process crash, but the last commits may be lost on power failure / OS
-  // crash. That is safe here: a lost spool rolls the cursor back with it, so
-  // the rows are simply read again. A lost receipt means the batch is sent
-  // again and the province deduplicates by batch_id. synchronous=FULL fsyncs
-  // the WAL on every commit (durable on power loss) at the price of one fsync
-  // per batch.
-  bool synchronous_full = false;
+  // synchronous=FULL (default, config "state_synchronous": "full"): every
+  // commit fsyncs the WAL, so a spool, a receipt or a quarantine that was
+  // committed survives power loss and OS crashes, at the price of one fsync
+  // per commit (a few per batch). synchronous=NORMAL ("normal") is durable
+  // against a process crash only: the last commits may be lost on power
+  // failure; a lost spool rolls the cursor back with it (rows are read
+  // again) and a lost receipt means the batch is sent again (the province
+  // deduplicates by batch_id); but a lost quarantine, dead-letter action or
+  // operator drop is simply undone, so FULL is the default.
+  bool synchronous_full = true;
   // How long a write waits for another connection's write lock.
   int busy_timeout_ms = 10000;
 };
@@ -75,6 +87,18 @@ struct DeadLetter {
   std::string reason;
   std::string row_json;
 };
+
+// A dead letter as read back from the state.
+struct StoredDeadLetter : DeadLetter {
+  int64_t id = 0;
+  std::string state;         // open | discarded | replayed
+  std::string state_reason;  // discard reason or replay batch id
+  int64_t created_at_ms = 0;
+};
+
+inline constexpr const char* kDeadLetterOpen = "open";
+inline constexpr const char* kDeadLetterDiscarded = "discarded";
+inline constexpr const char* kDeadLetterReplayed = "replayed";
 
 struct NewBatch {
   std::string batch_id;
@@ -99,6 +123,36 @@ struct OutboxEntry {
   int64_t created_at_ms = 0;
   int attempts = 0;
   std::string last_error;
+  int refusals = 0;  // permanent refusals so far (across runs)
+};
+
+// One spooled or quarantined batch, without its body (`dxhub outbox list`).
+struct BatchInfo {
+  std::string batch_id;
+  std::string resource;
+  int64_t sequence = 0;
+  int64_t record_count = 0;
+  int64_t bytes = 0;
+  int attempts = 0;
+  int refusals = 0;
+  std::string last_error;
+  int64_t created_at_ms = 0;
+  bool quarantined = false;
+  std::string reason;  // why quarantined
+  int64_t quarantined_at_ms = 0;
+};
+
+struct QuarantineSummary {
+  std::string resource;
+  int64_t batches = 0;
+  int64_t records = 0;
+  std::vector<std::pair<std::string, int64_t>> reasons;  // reason -> batches
+};
+
+// What an outbox / dead-letter action changed, recorded in run history.
+struct ActionRecord {
+  std::string command;  // "outbox retry", "dead-letters discard", ...
+  std::string reason;   // the operator's reason, if the action takes one
 };
 
 struct RunResourceStats {
@@ -152,8 +206,13 @@ struct RunInfo {
 
 struct DeadLetterCount {
   std::string resource;
-  int64_t count = 0;
+  int64_t count = 0;  // open ones
+  int64_t discarded = 0;
+  int64_t replayed = 0;
 };
+
+// Outcome of one refusal counted against a batch.
+enum class RefusalOutcome { kCounted, kQuarantined };
 
 class StateStore {
  public:
@@ -166,13 +225,17 @@ class StateStore {
 
   const std::string& path() const { return db_.path(); }
 
+  // Wall-clock ms at the state's creation (or its migration from v1); set
+  // once. Batches of a newer state (after the file was lost) outrank older
+  // ones at the province.
+  Expected<int64_t> epoch();
+  // This connection's PRAGMA synchronous: 2 = FULL, 1 = NORMAL.
+  Expected<int64_t> synchronous_level();
+
   // --- cursors and sequences ---
   Expected<nlohmann::json> load_cursor(const std::string& resource);  // null if none
   // Peek: the sequence number the next spooled batch of `resource` gets.
   Expected<int64_t> next_sequence(const std::string& resource);
-  // Wall-clock ms when this state file was created: batches of a newer
-  // state (after the file was lost) outrank older ones at the province.
-  Expected<int64_t> epoch();
 
   // ONE transaction: inserts the batch into the outbox, sets the resource's
   // cursor to `new_cursor`, advances its sequence and stores `dead_letters`
@@ -198,6 +261,26 @@ class StateStore {
   Status record_receipt(const std::string& batch_id, const std::string& receipt_json);
   // Counts an attempt that failed; the batch stays in the outbox.
   Status record_failed_attempt(const std::string& batch_id, const std::string& error);
+  // ONE transaction: counts an attempt and a permanent refusal; when the
+  // batch has now been refused `quarantine_after` times it moves to the
+  // quarantine with `error` as the reason.
+  Expected<RefusalOutcome> record_refusal(const std::string& batch_id, const std::string& error,
+                                          int quarantine_after);
+  // Moves the batch from the outbox to the quarantine at once.
+  Status quarantine_batch(const std::string& batch_id, const std::string& reason);
+  // Bytes of spooled (not quarantined) bodies of `resource`.
+  Expected<int64_t> pending_bytes(const std::string& resource);
+
+  // --- operator actions (each also written to run history, same transaction) ---
+  // Spooled and quarantined batches, by resource then sequence; "" = all.
+  Expected<std::vector<BatchInfo>> list_batches(const std::string& resource);
+  // Back into the outbox with attempts and refusals reset: `batch_id`, or
+  // every quarantined batch (of `resource`, "" = all) when batch_id is "".
+  // Returns the ids moved; kNotFound when batch_id is not quarantined.
+  Expected<std::vector<std::string>> retry_quarantined(const std::string& batch_id, const std::string& resource,
+                                                       const ActionRecord& action);
+  // Deletes a spooled or quarantined batch for good; kNotFound if neither.
+  Expected<BatchInfo> drop_batch(const std::string& batch_id, const ActionRecord& action);
 
   // --- run history ---
   Expected<int64_t> begin_run(const std::string& command);
@@ -211,14 +294,32 @@ class StateStore {
   Expected<std::vector<ReceiptSummary>> receipt_summary();
   Expected<std::vector<RunInfo>> last_runs(size_t count);  // newest first
   Expected<std::vector<DeadLetterCount>> dead_letter_counts();
-  // Newest first; empty resource = all. limit 0 = no limit.
-  Expected<std::vector<DeadLetter>> dead_letters(const std::string& resource, size_t limit);
+  Expected<std::vector<QuarantineSummary>> quarantine_summary();
+  // Newest first; empty resource = all. limit 0 = no limit. `state` "" = any.
+  Expected<std::vector<StoredDeadLetter>> dead_letters(const std::string& resource, size_t limit,
+                                                       const std::string& state = "");
+  Expected<StoredDeadLetter> dead_letter(int64_t id);  // kNotFound if none
+
+  // Marks `id` (or, id 0, every open dead letter of `resource`) discarded
+  // with the reason; rows are kept. Returns the ids changed.
+  Expected<std::vector<int64_t>> discard_dead_letters(int64_t id, const std::string& resource,
+                                                      const ActionRecord& action);
+  // ONE transaction for a replay: spools `batch` (if its body is not empty;
+  // sequence must be next_sequence, the cursor does not move), marks
+  // `replayed` as replayed by it, and stores the new reasons of those that
+  // still fail.
+  Status record_replay(const NewBatch* batch, std::span<const int64_t> replayed,
+                       std::span<const std::pair<int64_t, std::string>> still_failing, const ActionRecord& action,
+                       const nlohmann::json& summary);
 
  private:
   explicit StateStore(SqliteDb db) : db_(std::move(db)) {}
   Status prepare_statements();
   Status write_cursor(const std::string& resource, const nlohmann::json& cursor, int64_t sequence_increment);
   Status insert_dead_letters(std::span<const DeadLetter> dead_letters);
+  Status insert_outbox(const NewBatch& batch);
+  Status move_to_quarantine(const std::string& batch_id, const std::string& reason);
+  Status insert_action_run(const ActionRecord& action, nlohmann::json summary);
 
   SqliteDb db_;  // declared first: statements below are finalized before it closes
   SqliteStmt select_cursor_;

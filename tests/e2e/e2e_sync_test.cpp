@@ -6,13 +6,17 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <set>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/common/sqlite_db.h"
 #include "core/delivery/province_client.h"
 #include "core/protocol/signing.h"
 #include "sandbox/province/province_server.h"
+#include "core/state/state_lock.h"
 #include "sandbox/sample/household_generator.h"
 #include "tests/e2e/subprocess.h"
 
@@ -333,6 +337,30 @@ TEST_F(EndToEnd, AfterTheStateIsDeletedNewValuesStillWin) {
   expect_province_matches_source();
 }
 
+// Rows whose primary key repeats in the source collapse at the province; it
+// says so per batch and the hub reports the count instead of staying silent.
+TEST_F(EndToEnd, RepeatedPrimaryKeysAreReportedNotSilentlyCollapsed) {
+  sample::HouseholdOptions gen;
+  gen.rows = 2000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    // 7 rows take the ID number of the row before them (same batch: 3000 rows per batch).
+    ASSERT_TRUE(db->exec("UPDATE household_population SET gmsfhm = (SELECT p.gmsfhm FROM household_population p "
+                         "WHERE p.id = household_population.id - 1) WHERE id IN (11, 111, 222, 333, 444, 555, 666)")
+                    .is_ok());
+  }
+  start_province();
+  auto r = dxhub({"-c", write_config(), "sync", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  json summary = json::parse(r.out);
+  EXPECT_EQ(summary["resources"][0]["rows_delivered"], 2000);
+  EXPECT_EQ(summary["resources"][0]["duplicate_keys"], 7);
+  EXPECT_NE(r.err.find("7 delivered records whose primary key repeats"), std::string::npos) << r.err;
+  EXPECT_EQ(province_resource()["records"], 1993);
+}
+
 TEST_F(EndToEnd, ProvinceDownKeepsBatchesSpooledForTheNextRun) {
   sample::HouseholdOptions gen;
   gen.rows = 2000;
@@ -503,10 +531,11 @@ TEST_F(EndToEnd, BadRowsAreDeadLetteredAndTheRestDelivered) {
   }
   start_province();
   std::string config = write_config();
-  json run = sync_json(config);
+  json run = sync_json(config, 5);  // exit 5: rows were dead-lettered
   EXPECT_EQ(run["totals"]["rows_read"], 500);
   EXPECT_EQ(run["totals"]["rows_delivered"], 498);
   EXPECT_EQ(run["resources"][0]["dead_letters"], 2);
+  EXPECT_EQ(run["resources"][0]["status"], "ok_with_dead_letters");
   EXPECT_EQ(province_resource()["records"], 498);
   auto state = dxhub({"-c", config, "state", "--json"});
   json s = json::parse(state.out);
@@ -531,6 +560,374 @@ TEST_F(EndToEnd, ConfigWithALiteralSecretIsRefused) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("app_secret"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("do-not-put-me-here"), std::string::npos);
+}
+
+// --- issue 5: one writer per state, quarantine, dead letters, bounds ---
+
+int64_t count_rows(const std::string& db_path, const std::string& sql) {
+  auto db = SqliteDb::open(db_path, SqliteDb::Mode::kReadOnly);
+  EXPECT_TRUE(db);
+  auto stmt = db->prepare(sql);
+  EXPECT_TRUE(stmt) << sql;
+  auto row = stmt->step();
+  EXPECT_TRUE(row && *row);
+  return stmt->column_int64(0);
+}
+
+TEST_F(EndToEnd, StateBeforeAnySyncIsEmptyAndCreatesNoFile) {
+  start_province();
+  std::string config = write_config();
+  auto r = dxhub({"-c", config, "state", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json s = json::parse(r.out);
+  EXPECT_FALSE(s["exists"].get<bool>());
+  EXPECT_TRUE(s["outbox"].empty());
+  EXPECT_FALSE(fs::exists(dir_ / "state.db"));
+  auto text = dxhub({"-c", config, "state"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  auto outbox = dxhub({"-c", config, "outbox", "list", "--json"});
+  EXPECT_EQ(outbox.exit_code, 0) << outbox.err;
+  EXPECT_EQ(json::parse(outbox.out), json::array());
+  EXPECT_FALSE(fs::exists(dir_ / "state.db"));
+}
+
+TEST_F(EndToEnd, SyncOnAStateInUseExitsSixNamingTheHolder) {
+  sample::HouseholdOptions gen;
+  gen.rows = 300;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  std::string config = write_config();
+  std::string state = (dir_ / "state.db").string();
+  auto held = StateLock::acquire(state, "test holder");
+  ASSERT_TRUE(held) << held.status().to_string();
+  auto busy = dxhub({"-c", config, "sync"});
+  EXPECT_EQ(busy.exit_code, 6) << busy.err;
+  EXPECT_NE(busy.err.find("state " + state + " is in use by dxhub pid " + std::to_string(getpid()) + " on host"),
+            std::string::npos)
+      << busy.err;
+  EXPECT_NE(busy.err.find("(test holder)"), std::string::npos) << busy.err;
+  EXPECT_EQ(dxhub({"-c", config, "state"}).exit_code, 0);  // reading needs no lock
+
+  // --wait: the holder lets go after a moment; the sync then runs.
+  std::thread releaser([lock = std::move(held).value()]() mutable {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    StateLock released = std::move(lock);
+  });
+  auto waited = dxhub({"-c", config, "sync", "--wait", "120", "--json"});
+  releaser.join();
+  ASSERT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_EQ(json::parse(waited.out)["totals"]["rows_delivered"], 300);
+}
+
+// Two real `dxhub sync` processes on one state: one runs, the other is
+// refused at once (or, if the first is already done, runs and finds nothing
+// new); with --wait both run, one after the other. Either way the province
+// receives every row exactly once.
+TEST_F(EndToEnd, TwoSyncsAtOnceDeliverEveryRowExactlyOnce) {
+  sample::HouseholdOptions gen;
+  gen.rows = 10000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  std::string config = write_config({{"sync", {{"batch_rows", 1000}}}});
+
+  auto run_two = [&](const std::vector<std::string>& args) {
+    testing::ProcessResult a, b;
+    std::thread first([&] { a = dxhub(args); });
+    std::thread second([&] { b = dxhub(args); });
+    first.join();
+    second.join();
+    return std::make_pair(a, b);
+  };
+  auto [a, b] = run_two({"-c", config, "sync", "--json"});
+  for (const auto* r : {&a, &b}) {
+    EXPECT_TRUE(r->exit_code == 0 || r->exit_code == 6) << r->exit_code << r->err;
+    if (r->exit_code == 6) {
+      EXPECT_NE(r->err.find("is in use by dxhub pid"), std::string::npos) << r->err;
+    }
+  }
+  EXPECT_TRUE(a.exit_code == 0 || b.exit_code == 0);
+  std::cout << "[ measure  ] concurrent syncs exited " << a.exit_code << " and " << b.exit_code << "\n";
+  json info = province_resource();
+  EXPECT_EQ(info["rows_received"], 10000);
+  EXPECT_EQ(info["records"], 10000);
+
+  sample::HouseholdChanges changes;
+  changes.change = 100;
+  changes.add = 50;
+  changes.timestamp = "2030-01-01 09:30:00";
+  ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
+  auto [c, d] = run_two({"-c", config, "sync", "--json", "--wait", "300"});
+  EXPECT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  json jc = json::parse(c.out), jd = json::parse(d.out);
+  EXPECT_EQ(jc["totals"]["rows_read"].get<int64_t>() + jd["totals"]["rows_read"].get<int64_t>(), 150);
+  info = province_resource();
+  EXPECT_EQ(info["rows_received"], 10150);
+  EXPECT_EQ(info["records"], 10050);
+  expect_province_matches_source();
+}
+
+TEST_F(EndToEnd, DeadLetterLogNamesTheCountNeverTheValue) {
+  sample::HouseholdOptions gen;
+  gen.rows = 400;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET csrq = '1990-02-31' WHERE id IN (5, 6, 7)").is_ok());
+  }
+  start_province();
+  auto r = dxhub({"-c", write_config(), "sync"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_NE(r.err.find("3 rows dead-lettered"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field birth_date (column csrq)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("1990-02-31"), std::string::npos) << r.err;  // the value stays in the state
+  auto state = dxhub({"-c", write_config(), "state", "--json"});
+  json s = json::parse(state.out);
+  EXPECT_EQ(s["runs"][0]["status"], "ok_with_dead_letters");
+  EXPECT_EQ(s["runs"][0]["resources"][0]["status"], "ok_with_dead_letters");
+}
+
+TEST_F(EndToEnd, DeadLetterThresholdsFailTheRunBeforeTheCursorMoves) {
+  sample::HouseholdOptions gen;
+  gen.rows = 500;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET xb = '9' WHERE id IN (3, 30)").is_ok());
+  }
+  start_province();
+  std::string state = (dir_ / "state.db").string();
+  std::string strict = write_config({{"sync", {{"max_dead_letters", 1}}}});  // one 3000-row chunk
+  json failed = sync_json(strict, 5);
+  EXPECT_EQ(failed["totals"]["rows_delivered"], 0);
+  std::string status = failed["resources"][0]["status"].get<std::string>();
+  EXPECT_NE(status.find("failed: "), std::string::npos) << status;
+  EXPECT_NE(status.find("dead-letter threshold"), std::string::npos) << status;
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM cursors WHERE cursor_json IS NOT NULL"), 0);  // never moved
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM dead_letters"), 0);  // the chunk was not kept
+
+  // The ratio (default 10%, once 100 rows were read): 2 of 500 passes.
+  json passed = sync_json(write_config(), 5);
+  EXPECT_EQ(passed["totals"]["rows_read"], 500);  // re-read from the start
+  EXPECT_EQ(passed["totals"]["rows_delivered"], 498);
+  EXPECT_EQ(passed["resources"][0]["status"], "ok_with_dead_letters");
+
+  // 60 more bad rows among 100 new ones: 60% > 10% fails, the cursor stays.
+  sample::HouseholdChanges changes;
+  changes.add = 100;
+  changes.timestamp = "2030-01-01 09:30:00";
+  ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET xb = '9' WHERE id > 500 AND id <= 560").is_ok());
+  }
+  std::string cursor_before = std::to_string(count_rows(state, "SELECT next_sequence FROM cursors"));
+  json ratio = sync_json(write_config(), 5);
+  EXPECT_NE(ratio["resources"][0]["status"].get<std::string>().find("max_dead_letter_ratio"), std::string::npos)
+      << ratio.dump();
+  EXPECT_EQ(ratio["totals"]["rows_delivered"], 0);
+  EXPECT_EQ(std::to_string(count_rows(state, "SELECT next_sequence FROM cursors")), cursor_before);
+}
+
+TEST_F(EndToEnd, DeadLettersAreListedShownDiscardedAndReplayed) {
+  sample::HouseholdOptions gen;
+  gen.rows = 500;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET csrq = '1990-02-30' WHERE id = 7").is_ok());
+    ASSERT_TRUE(db->exec("UPDATE household_population SET xb = '9' WHERE id = 11").is_ok());
+  }
+  start_province();
+  std::string config = write_config();
+  sync_json(config, 5);
+  auto listed = dxhub({"-c", config, "dead-letters", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json letters = json::parse(listed.out);
+  ASSERT_EQ(letters.size(), 2u);
+  int64_t date_id = 0, gender_id = 0;
+  for (const auto& l : letters) {
+    EXPECT_EQ(l["state"], "open");
+    (l["reason"].get<std::string>().find("gender") != std::string::npos ? gender_id : date_id) = l["id"].get<int64_t>();
+  }
+  ASSERT_GT(date_id, 0);
+  ASSERT_GT(gender_id, 0);
+  auto shown = dxhub({"-c", config, "dead-letters", "show", std::to_string(gender_id)});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  json one = json::parse(shown.out);
+  EXPECT_EQ(one["row"]["xb"], "9");
+  EXPECT_EQ(dxhub({"-c", config, "dead-letters", "show", "99999"}).exit_code, 2);
+
+  // The mapping learns code 9; replay maps that row now, the bad date still fails.
+  fs::path mappings = dir_ / "mappings";
+  fs::copy(kMappings, mappings, fs::copy_options::recursive);
+  fs::path mapping_file = mappings / "public_security" / "household_population.mapping.json";
+  json m = json::parse(std::ifstream(mapping_file));
+  for (auto& f : m["fields"]) {
+    if (f["column"] == "xb") f["codes"]["9"] = "FEMALE";
+  }
+  std::ofstream(mapping_file) << m.dump(2);
+  std::string fixed = write_config({{"mappings_dir", mappings.string()}});
+  auto replay = dxhub({"-c", fixed, "dead-letters", "replay", "--json"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  json replayed = json::parse(replay.out);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0]["replayed"], 1);
+  EXPECT_EQ(replayed[0]["still_failing"], 1);
+  auto discard = dxhub({"-c", fixed, "dead-letters", "discard", std::to_string(date_id), "--reason",
+                        "date does not exist; agency informed"});
+  ASSERT_EQ(discard.exit_code, 0) << discard.err;
+
+  json delivered = sync_json(fixed);
+  EXPECT_EQ(delivered["totals"]["rows_read"], 0);
+  EXPECT_EQ(delivered["totals"]["rows_delivered"], 1);  // the replayed row
+  EXPECT_EQ(province_resource()["records"], 499);
+  auto held = client().get("/api/v1/resources/household_population/records?key=" + one["source_key"].get<std::string>());
+  ASSERT_TRUE(held) << held.status().to_string();
+  ASSERT_EQ((*held)["records"].size(), 1u);
+  EXPECT_EQ((*held)["records"][0]["gender"], "FEMALE");
+
+  json after = json::parse(dxhub({"-c", fixed, "dead-letters", "list", "--json"}).out);
+  for (const auto& l : after) {
+    EXPECT_EQ(l["state"], l["id"] == date_id ? "discarded" : "replayed") << l.dump();
+    if (l["id"] == date_id) {
+      EXPECT_EQ(l["state_reason"], "date does not exist; agency informed");
+    }
+  }
+  json s = json::parse(dxhub({"-c", fixed, "state", "--json", "--runs", "10"}).out);
+  std::set<std::string> commands;
+  for (const auto& run : s["runs"]) commands.insert(run["command"].get<std::string>());
+  EXPECT_TRUE(commands.count("dead-letters replay")) << s["runs"].dump();
+  EXPECT_TRUE(commands.count("dead-letters discard")) << s["runs"].dump();
+  EXPECT_EQ(s["dead_letters"][0]["count"], 0);
+}
+
+// A batch the province refuses for good (here: a body that is not Avro,
+// with a digest that matches it) is counted across runs, quarantined, and
+// the batches after it flow; the operator can list, retry and drop it.
+TEST_F(EndToEnd, RefusedBatchIsQuarantinedAndTheOperatorRetriesOrDropsIt) {
+  sample::HouseholdOptions gen;
+  gen.rows = 1500;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  uint16_t port = port_ = unused_port();
+  std::string state = (dir_ / "state.db").string();
+  std::string config = write_config({{"sync", {{"batch_rows", 500}}}, {"delivery", {{"quarantine_after", 2}}}});
+  EXPECT_EQ(dxhub({"-c", config, "sync"}).exit_code, 4);  // province down: 3 batches spooled
+  {
+    auto db = SqliteDb::open(state, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    auto poison = db->prepare("UPDATE outbox SET body = ?1, digest = ?2 WHERE sequence = 1");
+    ASSERT_TRUE(poison);
+    ASSERT_TRUE(poison->bind_text(1, "not avro at all").is_ok());
+    ASSERT_TRUE(poison->bind_text(2, protocol::sha256_hex("not avro at all")).is_ok());
+    ASSERT_TRUE(poison->run().is_ok());
+  }
+  start_province(port);
+  json first = sync_json(config, 4);  // refusal 1 of 2: the run stops there, in order
+  EXPECT_EQ(first["totals"]["rows_delivered"], 0);
+  EXPECT_EQ(count_rows(state, "SELECT refusals FROM outbox WHERE sequence = 1"), 1);
+  json second = sync_json(config, 4);  // refusal 2: quarantined, the other two delivered
+  EXPECT_EQ(second["totals"]["rows_delivered"], 1000);
+  EXPECT_EQ(second["resources"][0]["batches_quarantined"], 1);
+
+  json s = json::parse(dxhub({"-c", config, "state", "--json"}).out);
+  ASSERT_EQ(s["quarantine"].size(), 1u);
+  EXPECT_EQ(s["quarantine"][0]["batches"], 1);
+  EXPECT_NE(s["quarantine"][0]["reasons"][0]["reason"].get<std::string>().find("refused 2 times"), std::string::npos);
+  auto listed = dxhub({"-c", config, "outbox", "list", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  json batches = json::parse(listed.out);
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0]["state"], "quarantined");
+  EXPECT_EQ(batches[0]["sequence"], 1);
+  std::string id = batches[0]["batch_id"];
+
+  ASSERT_EQ(dxhub({"-c", config, "outbox", "retry", "--all-quarantined"}).exit_code, 0);
+  EXPECT_EQ(count_rows(state, "SELECT refusals + attempts FROM outbox WHERE batch_id = '" + id + "'"), 0);
+  EXPECT_EQ(dxhub({"-c", config, "outbox", "drop", "no-such-batch", "--reason", "x"}).exit_code, 2);
+  auto drop = dxhub({"-c", config, "outbox", "drop", id, "--reason", "rebuilt by hand, ticket 42"});
+  ASSERT_EQ(drop.exit_code, 0) << drop.err;
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM outbox") + count_rows(state, "SELECT count(*) FROM quarantine"), 0);
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM runs WHERE command = 'outbox drop' AND summary_json LIKE "
+                              "'%ticket 42%'"),
+            1);
+  EXPECT_EQ(count_rows(state, "SELECT count(*) FROM runs WHERE command = 'outbox retry'"), 1);
+  EXPECT_EQ(province_resource()["rows_received"], 1000);
+}
+
+// sync.max_outbox_bytes smaller than one batch: reading waits for each
+// batch to be delivered before the next chunk; everything arrives once.
+TEST_F(EndToEnd, TinyOutboxBoundPausesReadingUntilDeliveryDrains) {
+  sample::HouseholdOptions gen;
+  gen.rows = 2000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  json run = sync_json(write_config({{"sync", {{"batch_rows", 250}, {"max_outbox_bytes", 1}}}}));
+  EXPECT_EQ(run["totals"]["rows_delivered"], 2000);
+  EXPECT_EQ(run["totals"]["batches"], 8);
+  EXPECT_EQ(province_resource()["rows_received"], 2000);
+  expect_province_matches_source();
+}
+
+// ... and with the province down, reading stops after the first batch:
+// nothing dropped, the cursor only where the spool is; the next run
+// delivers it and reads the rest.
+TEST_F(EndToEnd, TinyOutboxBoundWithDeliveryStoppedStopsReading) {
+  sample::HouseholdOptions gen;
+  gen.rows = 2000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  uint16_t port = port_ = unused_port();
+  std::string config = write_config({{"sync", {{"batch_rows", 500}, {"max_outbox_bytes", 1}}}});
+  auto down = dxhub({"-c", config, "sync", "--json"});
+  EXPECT_EQ(down.exit_code, 4) << down.err;
+  json j = json::parse(down.out);
+  EXPECT_EQ(j["totals"]["batches"], 1);
+  EXPECT_NE(j["resources"][0]["read_status"].get<std::string>().find("max_outbox_bytes"), std::string::npos)
+      << j.dump();
+  std::string state = (dir_ / "state.db").string();
+  EXPECT_EQ(count_rows(state, "SELECT sum(record_count) FROM outbox"), 500);
+  start_province(port);
+  json up = sync_json(config);
+  EXPECT_EQ(up["totals"]["rows_read"], 1500);
+  EXPECT_EQ(up["totals"]["rows_delivered"], 2000);
+  EXPECT_EQ(province_resource()["rows_received"], 2000);
+}
+
+// Invalid UTF-8 in the cursor column: the row is dead-lettered, its cursor
+// is stored with U+FFFD, and neither `sync` nor `state` aborts.
+TEST_F(EndToEnd, InvalidUtf8InTheCursorDoesNotAbortSyncOrState) {
+  sample::HouseholdOptions gen;
+  gen.rows = 100;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET gxsj = CAST(x'323039392d30312d30312031303a30303a3030e4b8' "
+                         "AS TEXT), xm = CAST(x'e5bca0e4' AS TEXT) WHERE id = 50")
+                    .is_ok());
+  }
+  start_province();
+  std::string config = write_config();
+  auto r = dxhub({"-c", config, "sync", "--json"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;  // the damaged row is a dead letter, the rest delivered
+  json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["totals"]["rows_delivered"], 99);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"state", "--json"}, {"state"}, {"dead-letters", "list"}, {"dead-letters", "list", "--json"}}) {
+    std::vector<std::string> argv = {"-c", config};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto s = dxhub(argv);
+    EXPECT_EQ(s.exit_code, 0) << args[0] << s.err;
+  }
+  json s = json::parse(dxhub({"-c", config, "state", "--json"}).out);
+  EXPECT_NE(s["cursors"][0]["cursor"]["value"].get<std::string>().find("\xef\xbf\xbd"), std::string::npos)
+      << s["cursors"].dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace

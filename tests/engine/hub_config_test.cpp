@@ -122,5 +122,45 @@ TEST_F(HubConfigTest, DisabledPluginsAreLeftOut) {
   EXPECT_TRUE(cfg->plugins.empty());
 }
 
+TEST_F(HubConfigTest, StateDeliveryAndThresholdKeys) {
+  auto defaults = load(minimal());
+  ASSERT_TRUE(defaults) << defaults.status().to_string();
+  EXPECT_TRUE(defaults->state_synchronous_full);
+  EXPECT_EQ(defaults->delivery.quarantine_after, 3);
+  EXPECT_EQ(defaults->sync.max_outbox_bytes, int64_t{1} << 30);
+  EXPECT_EQ(defaults->sync.max_dead_letters, 0);
+  EXPECT_DOUBLE_EQ(defaults->sync.max_dead_letter_ratio, 0.1);
+
+  json doc = minimal();
+  doc["state_synchronous"] = "normal";
+  doc["delivery"] = {{"quarantine_after", 5}};
+  doc["sync"] = {{"max_outbox_bytes", 4096}, {"max_dead_letters", 7}, {"max_dead_letter_ratio", 0.5}};
+  auto set = load(doc);
+  ASSERT_TRUE(set) << set.status().to_string();
+  EXPECT_FALSE(set->state_synchronous_full);
+  EXPECT_EQ(set->delivery.quarantine_after, 5);
+  EXPECT_EQ(set->sync.max_outbox_bytes, 4096);
+  EXPECT_EQ(set->sync.max_dead_letters, 7);
+  EXPECT_DOUBLE_EQ(set->sync.max_dead_letter_ratio, 0.5);
+
+  struct Case {
+    json patch;
+    std::string expected;
+  };
+  for (const Case& c : std::vector<Case>{{{{"state_synchronous", "off"}}, "state_synchronous"},
+                                         {{{"delivery", {{"quarantine_after", 0}}}}, "delivery.quarantine_after"},
+                                         {{{"delivery", {{"quarantin_after", 2}}}}, "unknown key delivery.quarantin_after"},
+                                         {{{"delivery", 3}}, "delivery must be an object"},
+                                         {{{"sync", {{"max_dead_letter_ratio", 1.5}}}}, "sync.max_dead_letter_ratio"},
+                                         {{{"sync", {{"max_dead_letter_ratio", "x"}}}}, "must be a number"},
+                                         {{{"sync", {{"max_outbox_bytes", 0}}}}, "sync.max_outbox_bytes"}}) {
+    json bad = minimal();
+    bad.merge_patch(c.patch);
+    auto cfg = load(bad);
+    ASSERT_FALSE(cfg) << c.patch.dump();
+    EXPECT_NE(cfg.status().message().find(c.expected), std::string::npos) << cfg.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace dxhub
