@@ -99,7 +99,13 @@ Expected<StateLock> StateLock::acquire(const std::string& state_db, const std::s
       return io_error("state lock " + path + ": flock: " + std::strerror(errno));
     }
     if (poll >= polls) {
+      // The holder writes its description just after it took the lock: give
+      // it a moment (bounded) rather than report "another process".
       std::string holder = describe_holder(fd);
+      for (int tries = 0; holder.empty() && tries < 50; ++tries) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        holder = describe_holder(fd);
+      }
       std::string message = "state " + state_db + " is in use by " + (holder.empty() ? "another dxhub process" : holder);
       if (wait_seconds > 0) message += " (waited " + std::to_string(wait_seconds) + " s)";
       return busy_error(message + "; run again when it has finished, or pass --wait SECONDS");
