@@ -401,7 +401,7 @@ SqliteTableConnector::Bound SqliteTableConnector::settle_bound(const Config& con
 // ---- open ----
 
 SqliteTableConnector::SqliteTableConnector(Config config, std::vector<std::string> columns, SqliteDb db)
-    : config_(std::move(config)), columns_(std::move(columns)), db_(std::move(db)), values_(columns_.size()) {
+    : config_(std::move(config)), columns_(std::move(columns)), db_(std::move(db)), values_(columns_.size() + 2) {
   // Warm capacity so that ordinary tie groups and rows never allocate.
   boundary_new_.reserve(1024, 16 * 1024);
   nulls_new_.reserve(64, 1024);
@@ -630,27 +630,30 @@ Status SqliteTableConnector::bind_bound(SqliteStmt& stmt) {
   return stmt.bind_int64(3, b.i);
 }
 
-uint64_t SqliteTableConnector::row_digest(const SqliteStmt& stmt) {
-  // Every selected column plus cursor and key, each as type, length, bytes.
-  digest_buf_.clear();
-  const int n = static_cast<int>(columns_.size()) + 2;
-  for (int c = 0; c < n; ++c) {
-    ColumnValue v = column_value(stmt, c);
-    digest_buf_.push_back(static_cast<char>(v.type));
+uint64_t SqliteTableConnector::row_digest() {
+  // Every selected column plus cursor and key, each as type, length, bytes,
+  // laid out in one reused buffer and hashed once.
+  size_t size = 0;
+  for (const FieldValue& v : values_) size += 1 + 8 + v.s.size();
+  if (digest_buf_.size() < size) digest_buf_.resize(size);
+  char* out = digest_buf_.data();
+  for (const FieldValue& v : values_) {
+    *out++ = static_cast<char>(v.type);
     switch (v.type) {
-      case FieldValue::Type::kInt: digest_buf_.append(reinterpret_cast<const char*>(&v.i), sizeof v.i); break;
-      case FieldValue::Type::kReal: digest_buf_.append(reinterpret_cast<const char*>(&v.d), sizeof v.d); break;
+      case FieldValue::Type::kInt: std::memcpy(out, &v.i, 8); out += 8; break;
+      case FieldValue::Type::kReal: std::memcpy(out, &v.d, 8); out += 8; break;
       case FieldValue::Type::kText:
       case FieldValue::Type::kBlob: {
         const uint64_t len = v.s.size();
-        digest_buf_.append(reinterpret_cast<const char*>(&len), sizeof len);
-        digest_buf_.append(v.s);
+        std::memcpy(out, &len, 8);
+        if (len != 0) std::memcpy(out + 8, v.s.data(), len);
+        out += 8 + len;
         break;
       }
       default: break;
     }
   }
-  return XXH3_64bits(digest_buf_.data(), digest_buf_.size());
+  return XXH3_64bits(digest_buf_.data(), static_cast<size_t>(out - digest_buf_.data()));
 }
 
 Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pass, size_t limit, RowSink& sink,
@@ -671,8 +674,13 @@ Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pas
       exhausted = true;
       break;
     }
-    const ColumnValue cur = column_value(stmt, ncols);
-    const ColumnValue key = column_value(stmt, ncols + 1);
+    // Each column fetched once: the selected ones, then cursor and key.
+    for (int c = 0; c < ncols + 2; ++c) {
+      const ColumnValue v = column_value(stmt, c);
+      values_[static_cast<size_t>(c)] = FieldValue{v.type, v.i, v.d, v.s};
+    }
+    const FieldValue& cur = values_[static_cast<size_t>(ncols)];
+    const FieldValue& key = values_[static_cast<size_t>(ncols) + 1];
     if (key.type == FieldValue::Type::kNull) {
       result = Status(StatusCode::kSource, "table " + config_.table + ": key_column " + config_.key_column +
                                                " holds NULL, so rows cannot be told apart");
@@ -680,17 +688,13 @@ Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pas
     }
     // Decide first; change the position only once the sink took the row.
     const bool new_group = !null_pass && (!has_boundary_ || !sqlite_equal(cur, boundary_value_));
-    const uint64_t digest = row_digest(stmt);
+    const uint64_t digest = row_digest();
     const uint64_t khash = key_hash(key.type, key.i, key.d, key.s);
     int64_t found = -1;
     if (null_pass || (!new_group && old_active_)) found = old.find(key.type, key.i, key.d, key.s, khash);
     const bool already_sent = found >= 0 && old.digest(static_cast<size_t>(found)) == digest;
     if (!already_sent) {
-      for (int c = 0; c < ncols; ++c) {
-        const ColumnValue v = column_value(stmt, c);
-        values_[static_cast<size_t>(c)] = FieldValue{v.type, v.i, v.d, v.s};
-      }
-      result = sink.on_row(RowView{values_.data(), values_.size()});
+      result = sink.on_row(RowView{values_.data(), static_cast<size_t>(ncols)});
       if (!result.is_ok()) break;
     }
     // The row is handled (delivered, or sent before in this very form).

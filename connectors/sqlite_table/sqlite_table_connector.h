@@ -178,7 +178,7 @@ class SqliteTableConnector final : public Connector {
   Status bind_bound(SqliteStmt& stmt);
   // One pass over `stmt` (null pass or main pass); returns rows delivered.
   Expected<size_t> read_pass(SqliteStmt& stmt, bool null_pass, size_t limit, RowSink& sink, bool& exhausted);
-  uint64_t row_digest(const SqliteStmt& stmt);
+  uint64_t row_digest();  // of values_ (selected columns, cursor, key)
 
   Config config_;
   std::vector<std::string> columns_;
@@ -212,7 +212,7 @@ class SqliteTableConnector final : public Connector {
   SentSet boundary_old_;
   SentSet boundary_new_;
 
-  std::vector<FieldValue> values_;  // reused for every row
+  std::vector<FieldValue> values_;  // reused for every row: selected columns, then cursor and key
   std::string digest_buf_;          // reused for every row
 };
 
