@@ -32,7 +32,12 @@
 //    only rows already sent in the same form: the cursor keeps, for every
 //    row sent at V, its key and an XXH3 digest of the selected values. After
 //    that first read, the open continues by the (value, key) keyset: a tie
-//    group is scanned once per open, not once per batch.
+//    group is scanned once per open, not once per batch. The digest covers
+//    the columns read (plus cursor and key): a change to a column not read
+//    is not a change, and reading other columns sends the rows at V again.
+//    The set holds only the rows of the last value read (~30 bytes each in
+//    the cursor), so a bulk change stamping very many rows with one value
+//    makes a large cursor until a later value is read.
 //  * NULL cursor values. A NULL sorts before everything, so rows with a NULL
 //    cursor are read in their own pass at each open (WHERE c IS NULL ORDER BY
 //    key), skipped by the same (key, digest) test against the "nulls" set;

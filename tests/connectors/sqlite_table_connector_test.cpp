@@ -157,6 +157,37 @@ TEST_F(SqliteTableConnectorTest, ReadingRowsDoesNotAllocatePerRow) {
   EXPECT_LT(allocations, 10u) << "allocations must not grow with the number of rows";
 }
 
+// The boundary re-read (every row looked up in the cursor's set and
+// skipped) and a large tie group do not allocate per row either.
+TEST_F(SqliteTableConnectorTest, ReReadOfALargeTieGroupDoesNotAllocatePerRow) {
+  ASSERT_TRUE(writer_.exec("BEGIN").is_ok());
+  for (int64_t id = 1; id <= 3000; ++id) insert(id, "2024-07-01 08:00:00");
+  ASSERT_TRUE(writer_.exec("COMMIT").is_ok());
+  struct CountingSink : RowSink {
+    Status on_row(const RowView&) override {
+      ++rows;
+      return Status::ok();
+    }
+    size_t rows = 0;
+  } sink;
+  nlohmann::json cursor;
+  {
+    auto conn = open({"id", "xm", "hh"});
+    ASSERT_TRUE(conn);
+    ASSERT_EQ(*(*conn)->read(10, sink), 10u);  // warm-up
+    const size_t before = testing::allocation_count();
+    ASSERT_EQ(*(*conn)->read(5000, sink), 2990u);
+    EXPECT_LT(testing::allocation_count() - before, 10u) << "allocations must not grow with the tie group";
+    cursor = (*conn)->cursor();
+  }
+  ASSERT_EQ(cursor["boundary"].size(), 3000u);
+  auto conn = open({"id", "xm", "hh"}, cursor);
+  ASSERT_TRUE(conn);
+  const size_t before = testing::allocation_count();
+  ASSERT_EQ(*(*conn)->read(5000, sink), 0u) << "every row of the group was sent already";
+  EXPECT_LT(testing::allocation_count() - before, 10u) << "allocations must not grow with the re-read group";
+}
+
 TEST_F(SqliteTableConnectorTest, ResumesAfterSavedCursor) {
   for (int64_t id = 1; id <= 10; ++id) insert(id, "2024-06-0" + std::to_string(id % 3 + 1));
   nlohmann::json saved;
