@@ -689,9 +689,10 @@ Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pas
     // Decide first; change the position only once the sink took the row.
     const bool new_group = !null_pass && (!has_boundary_ || !sqlite_equal(cur, boundary_value_));
     const uint64_t digest = row_digest();
-    const uint64_t khash = key_hash(key.type, key.i, key.d, key.s);
     int64_t found = -1;
-    if (null_pass || (!new_group && old_active_)) found = old.find(key.type, key.i, key.d, key.s, khash);
+    if (null_pass || (!new_group && old_active_)) {
+      found = old.find(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s));
+    }
     const bool already_sent = found >= 0 && old.digest(static_cast<size_t>(found)) == digest;
     if (!already_sent) {
       result = sink.on_row(RowView{values_.data(), static_cast<size_t>(ncols)});
@@ -708,7 +709,7 @@ Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pas
       old_active_ = false;
     }
     if (found >= 0) old.consume(static_cast<size_t>(found));
-    fresh.append(key.type, key.i, key.d, key.s, khash, digest);
+    fresh.append(key.type, key.i, key.d, key.s, 0, digest);  // never looked up: no key hash needed
     OwnedValue& pos_key = null_pass ? null_pos_key_ : pos_key_;
     pos_key.type = key.type;
     pos_key.i = key.i;
