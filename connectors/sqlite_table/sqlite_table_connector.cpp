@@ -148,7 +148,9 @@ bool parse_typed(const nlohmann::json& j, TypedValue& out) {
     return true;
   }
   if (j.is_object() && j.size() == 1) {
-    const auto& [name, v] = *j.items().begin();
+    const auto first = j.begin();  // (not items(): its proxy would be a dangling temporary)
+    const std::string& name = first.key();
+    const nlohmann::json& v = first.value();
     if (!v.is_string()) return false;
     const auto& text = v.get_ref<const std::string&>();
     if (name == "real") {
