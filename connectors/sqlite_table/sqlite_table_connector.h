@@ -50,8 +50,11 @@
 //    above the longest write transaction plus the clock skew between the
 //    agency's stamps and this host.
 //  * A row whose cursor value is set *below* the cursor by its writer (a
-//    back-dated stamp, older than settle allows) is not seen: no incremental
+//    back-dated stamp, older than settle allows), or changed without a new
+//    cursor value in a group older than V, is not seen: no incremental
 //    reader can see it. The value must be "last changed", set on every write.
+//    Within one open, a row written into the group at V behind the keyset
+//    position comes with the next open (the next run).
 //  * Values compare as SQLite compares them: NULL < numbers < TEXT < BLOB;
 //    integers and reals compare numerically. The cursor column must use the
 //    BINARY collation (checked). With settle_seconds > 0 every value must be
@@ -66,7 +69,8 @@
 //   {"v": 2, "value": <typed V or null>, "boundary": [[<typed key>, "<16 hex
 //    digest>"], ...], "nulls": [[<typed key>, "<digest>"], ...]}
 // Typed values: JSON integer (INTEGER), JSON number (finite REAL),
-// {"real": "inf"|"-inf"|"nan"}, JSON string (valid UTF-8 TEXT),
+// {"real": "inf"|"-inf"|"nan"} (NaN refused as V: SQLite stores NaN as
+// NULL), JSON string (valid UTF-8 TEXT),
 // {"hex": "..."} (other TEXT bytes), {"blob": "..."} (BLOB). The old form
 // {"value": V, "key": K} is still read: as V with an empty set, so the rows
 // at V are sent once more (at-least-once; the province upserts by key).
