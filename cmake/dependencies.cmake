@@ -7,6 +7,7 @@ pkg_check_modules(SQLITE3 REQUIRED IMPORTED_TARGET sqlite3)   # libsqlite3-dev
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)      # libcurl4-openssl-dev
 pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)      # libzstd-dev
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)     # libsnappy-dev
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev
 find_package(ZLIB REQUIRED)                                   # zlib1g-dev
 find_package(OpenSSL 3 REQUIRED)                              # libssl-dev
 find_package(nlohmann_json 3 REQUIRED)                        # nlohmann-json3-dev

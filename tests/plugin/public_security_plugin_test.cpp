@@ -73,6 +73,26 @@ TEST(PublicSecurityPlugin, MissingHouseholdDbSettingIsConfigError) {
       << errors[0].message();
 }
 
+TEST(PublicSecurityPlugin, SettleSecondsSettingIsPassedToTheConnector) {
+  std::vector<Status> errors;
+  PluginHost host = PluginHost::load(
+      {{"public_security", kPlugin, {{"household_db", "/data/gaj/household.db"}, {"settle_seconds", 120}}}}, "/m",
+      errors);
+  ASSERT_TRUE(errors.empty()) << errors[0].to_string();
+  const nlohmann::json config = host.resources().at(0).connector_config;
+  EXPECT_EQ(config["settle_seconds"], 120);
+  EXPECT_EQ(config["cursor_format"], "datetime");
+  EXPECT_EQ(config["source_utc_offset"], "+08:00");
+
+  std::vector<Status> bad_errors;
+  PluginHost bad = PluginHost::load(
+      {{"public_security", kPlugin, {{"household_db", "/data/gaj/household.db"}, {"settle_seconds", "2m"}}}}, "/m",
+      bad_errors);
+  ASSERT_EQ(bad_errors.size(), 1u);
+  EXPECT_EQ(bad_errors[0].code(), StatusCode::kConfig);
+  EXPECT_NE(bad_errors[0].message().find("settle_seconds"), std::string::npos) << bad_errors[0].message();
+}
+
 TEST(PublicSecurityPlugin, ReadsTheHouseholdTableEndToEnd) {
   TempDir dir;
   const std::string db_path = dir.file("household.db");
@@ -97,7 +117,10 @@ TEST(PublicSecurityPlugin, ReadsTheHouseholdTableEndToEnd) {
   ASSERT_EQ(*(*reader)->read(100, sink), 2u);
   EXPECT_EQ(sink.rows[0][1].s, "李四");
   EXPECT_EQ(sink.rows[1][0].s, "420281199001011234");
-  EXPECT_EQ((*reader)->cursor(), (nlohmann::json{{"value", "2024-01-02 00:00:00"}, {"key", 1}}));
+  const nlohmann::json cursor = (*reader)->cursor();  // the sqlite_table cursor, v2
+  EXPECT_EQ(cursor["value"], "2024-01-02 00:00:00");
+  ASSERT_EQ(cursor["boundary"].size(), 1u);
+  EXPECT_EQ(cursor["boundary"][0][0], 1);
 }
 
 }  // namespace
