@@ -1,7 +1,11 @@
 // The mock province as an embeddable HTTP server: Boost.Beast sessions on
-// an io_context run by its own threads; keep-alive, a body limit, read and
-// idle timeouts. start() returns once listening; stop() returns promptly,
-// closing idle connections.
+// an io_context run by its own threads; keep-alive, and limits against
+// abuse: a body limit, a header deadline, a whole-request deadline, a
+// silence timeout inside bodies, an idle keep-alive timeout and a connection
+// cap. Requests are authenticated from their header before the body is read
+// (http_handler.h). Faults can be injected at run time (fault_injector.h).
+// start() returns once listening; stop() returns promptly, closing idle
+// connections.
 #pragma once
 
 #include <chrono>
@@ -11,6 +15,7 @@
 #include <string>
 
 #include "core/common/status.h"
+#include "sandbox/province/fault_injector.h"
 #include "sandbox/province/request_auth.h"
 
 namespace dxhub::province {
@@ -24,11 +29,23 @@ struct ProvinceConfig {
   std::string db_path = "province.db";
   std::map<std::string, AppCredential> credentials;  // by app key
   uint64_t max_body_bytes = uint64_t{256} << 20;
-  // How long one request may take to arrive, and how long an idle
-  // keep-alive connection is kept.
+  // The header must be in within header_timeout of the request's first byte
+  // (of the accept, for a connection's first request); header and body
+  // within request_timeout. Over either, the connection is closed.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds request_timeout{120'000};
+  // The longest silence inside a body, and the longest a response write may take.
   std::chrono::milliseconds io_timeout{30'000};
+  // How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Open connections at most; the next is answered 503 TOO_MANY_CONNECTIONS
+  // and closed without its request being read.
+  size_t max_connections = 512;
   int threads = 2;
   size_t nonce_capacity = RequestAuthenticator::kDefaultNonceCapacity;
+  // Fault injection at start (all off by default); see set_faults().
+  FaultSettings faults;
+  uint64_t fault_seed = 1;
 };
 
 class ProvinceServer {
@@ -45,10 +62,20 @@ class ProvinceServer {
   // Stops accepting, drops open connections and joins the threads. Idempotent.
   void stop();
 
+  // Fault injection for the /api/v1/resources/... routes; takes effect for
+  // the next request. Also reachable as POST /api/v1/admin/faults.
+  void set_faults(const FaultSettings& faults) { faults_->set(faults); }
+  FaultSettings faults() const { return faults_->settings(); }
+  void reseed_faults(uint64_t seed) { faults_->reseed(seed); }
+
+  // Connections open right now (for tests and diagnostics).
+  size_t open_connections() const;
+
  private:
   struct Runtime;
 
   ProvinceConfig config_;
+  std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<ProvinceStore> store_;
   std::unique_ptr<RequestAuthenticator> auth_;
   std::unique_ptr<ProvinceApi> api_;
