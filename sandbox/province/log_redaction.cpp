@@ -12,8 +12,8 @@ constexpr size_t kMaxNameLength = 32;
 bool plain_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-              c == '-';
+    // No digits: a name of digits could itself be an ID number.
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;

@@ -8,7 +8,7 @@
 namespace dxhub::province {
 
 // "/a/b?key=…&limit=…"; "/a/b?[3 params]" when the names themselves look
-// odd (not [A-Za-z0-9_.-], long, or many); the path cut at kMaxLoggedPath.
+// odd (not [A-Za-z_.-] -- no digits --, long, or many); the path cut at kMaxLoggedPath.
 std::string redact_target(std::string_view target);
 
 inline constexpr size_t kMaxLoggedPath = 200;

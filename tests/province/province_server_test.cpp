@@ -523,7 +523,7 @@ TEST_F(ProvinceServerTest, KeepsConnectionsAliveAndServesSeveralAtOnce) {
 TEST_F(ProvinceServerTest, IdleConnectionsTimeOut) {
   ProvinceConfig config = base_config();
   // Generous margins: ctest runs suites in parallel on 2 loaded cores.
-  config.io_timeout = std::chrono::milliseconds(1500);
+  config.idle_timeout = std::chrono::milliseconds(1500);
   start(config);
   auto client = connect();
   ASSERT_TRUE(client->request(http::verb::get, "/healthz").ok());
