@@ -223,16 +223,16 @@ TEST_F(AbuseTest, DrippingClientsAreCutOffAndANormalClientIsServedMeanwhile) {
     }
   });
 
-  // Meanwhile a normal signed client, a few times.
-  long worst_ms = 0;
+  // Meanwhile a normal signed client (connect + request), a few times.
+  long worst_us = 0;
   for (int i = 0; i < 5; ++i) {
     auto before = Clock::now();
     TestClient client(server_->port());
     auto r = client.get(kBase + "/batches");
-    long took = ms_since(before);
-    worst_ms = std::max(worst_ms, took);
+    auto took = Clock::now() - before;
+    worst_us = std::max(worst_us, static_cast<long>(std::chrono::duration_cast<std::chrono::microseconds>(took).count()));
     EXPECT_TRUE(r.ok()) << describe(r);
-    EXPECT_LT(took, 5000) << "a normal client waited behind the drippers";
+    EXPECT_LT(took, std::chrono::seconds(5)) << "a normal client waited behind the drippers";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   drip.join();
@@ -250,10 +250,10 @@ TEST_F(AbuseTest, DrippingClientsAreCutOffAndANormalClientIsServedMeanwhile) {
       body_max = std::max(body_max, closed_after_ms[i]);
     }
   }
-  std::printf("[ measure  ] %d+%d drippers: normal signed GET worst %ld ms; header drippers cut by %ld ms "
+  std::printf("[ measure  ] %d+%d drippers: normal signed GET worst %ld us; header drippers cut by %ld ms "
               "(deadline 300), body drippers cut at %ld..%ld ms (deadline 1000)\n",
-              kHeaderDrippers, kBodyDrippers, worst_ms, header_max, body_min, body_max);
-  RecordProperty("normal_client_worst_ms", std::to_string(worst_ms));
+              kHeaderDrippers, kBodyDrippers, worst_us, header_max, body_min, body_max);
+  RecordProperty("normal_client_worst_us", std::to_string(worst_us));
   EXPECT_TRUE(wait_for_open_connections(0));
 }
 
