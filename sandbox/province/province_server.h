@@ -1,11 +1,8 @@
-// The mock province as an embeddable HTTP server: Boost.Beast sessions on
-// an io_context run by its own threads; keep-alive, and limits against
-// abuse: a body limit, a header deadline, a whole-request deadline, a
-// silence timeout inside bodies, an idle keep-alive timeout and a connection
-// cap. Requests are authenticated from their header before the body is read
-// (http_handler.h). Faults can be injected at run time (fault_injector.h).
-// start() returns once listening; stop() returns promptly, closing idle
-// connections.
+// The mock province as an embeddable HTTP server: its store and API
+// (province_api.h) behind the generic HTTP server of http_server.h, with
+// that server's limits against abuse, and fault injection switchable at run
+// time (fault_injector.h). start() returns once listening; stop() returns
+// promptly, closing idle connections.
 #pragma once
 
 #include <chrono>
@@ -20,6 +17,7 @@
 
 namespace dxhub::province {
 
+class HttpServer;
 class ProvinceApi;
 class ProvinceStore;
 
@@ -72,14 +70,12 @@ class ProvinceServer {
   size_t open_connections() const;
 
  private:
-  struct Runtime;
-
   ProvinceConfig config_;
   std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<ProvinceStore> store_;
   std::unique_ptr<RequestAuthenticator> auth_;
   std::unique_ptr<ProvinceApi> api_;
-  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<HttpServer> http_;
   uint16_t port_ = 0;
 };
 
