@@ -99,6 +99,16 @@ std::string_view header(const HttpRequest& request, const char* name) {
   return {it->value().data(), it->value().size()};
 }
 
+// The signature headers as received (views into the request's fields).
+SignedHeaders signed_headers_of(const HttpRequest& request) {
+  return SignedHeaders{header(request, protocol::kHeaderAppKey),
+                       header(request, protocol::kHeaderTimestamp),
+                       header(request, protocol::kHeaderNonce),
+                       header(request, protocol::kHeaderSignatureMethod),
+                       header(request, protocol::kHeaderContentDigest),
+                       header(request, protocol::kHeaderSignature)};
+}
+
 // The routes below /api/v1/resources/{resource}.
 enum class Route { kResource, kSchemas, kBatches, kRecords, kUnknown };
 
@@ -191,12 +201,7 @@ HeaderVerdict ProvinceApi::on_header(const HttpRequest& request) {
     // Faults never touch the admin route, so a tester can always switch them off.
     verdict.faultable = match.kind == RouteMatch::Kind::kResources;
 
-    SignedHeaders signed_headers{header(request, protocol::kHeaderAppKey),
-                                 header(request, protocol::kHeaderTimestamp),
-                                 header(request, protocol::kHeaderNonce),
-                                 header(request, protocol::kHeaderSignatureMethod),
-                                 header(request, protocol::kHeaderContentDigest),
-                                 header(request, protocol::kHeaderSignature)};
+    SignedHeaders signed_headers = signed_headers_of(request);
     std::string_view method_name(request.method_string().data(), request.method_string().size());
     RequestAuthenticator::VerifiedHeader verified;
     if (auto refusal = auth_.verify_header(method_name, split_target(request).target, signed_headers,
@@ -244,6 +249,8 @@ HandledRequest ProvinceApi::handle(const HttpRequest& request, const HeaderVerdi
 
     const std::string& resource = match.resource;
     const bool is_post = request.method() == http::verb::post;
+    // The caller's headers again (the same fields on_header verified).
+    [[maybe_unused]] const SignedHeaders signed_headers = signed_headers_of(request);
     if (!valid_resource(resource)) {
       handled.response = fail(400, "INVALID_RESOURCE", "resource ids are 1-64 characters of [a-z0-9_]");
       return handled;
