@@ -34,6 +34,13 @@ bool is_success_envelope(const nlohmann::json& json) {
   return code != json.end() && code->is_number_integer() && code->get<int64_t>() == 0;
 }
 
+bool is_error_code(const std::string& body, std::string_view code) {
+  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return false;
+  auto it = json.find("code");
+  return it != json.end() && it->is_string() && it->get<std::string>() == code;
+}
+
 }  // namespace
 
 long parse_retry_after_ms(std::string_view value) {
@@ -64,6 +71,16 @@ ResponseVerdict interpret_response(const HttpResponse& response, std::string_vie
   if (response.status == 408 || response.status == 429 || response.status >= 500) {
     verdict.status = unavailable_error(std::move(detail));
     verdict.retry_after_ms = parse_retry_after_ms(response.retry_after);
+    return verdict;
+  }
+  // NONCE_REUSED: the province saw this very attempt before. The client
+  // never reuses a nonce itself, but libcurl silently re-sends a request
+  // whose reused keep-alive connection died without an answer -- same
+  // headers, same nonce -- e.g. when the first copy was handled and its
+  // answer lost. Its outcome is unknown: retry with a fresh nonce (uploads
+  // are idempotent by batch id).
+  if (response.status == 401 && is_error_code(response.body, "NONCE_REUSED")) {
+    verdict.status = unavailable_error(std::move(detail));
     return verdict;
   }
   if (response.status >= 400) {

@@ -9,6 +9,8 @@
 //                                     is safe because batches are idempotent
 //                                     by batch id
 //   408, 429, 5xx                  -> kUnavailable (Retry-After reported)
+//   401 NONCE_REUSED               -> kUnavailable: libcurl re-sent an attempt
+//                                     unchanged (see response_status.cpp)
 //   other 4xx                      -> kRejected with the province's code and
 //                                     message (or a snippet of a non-JSON body)
 //   anything else (1xx, 3xx)       -> kRejected: redirects are not followed,

@@ -13,9 +13,11 @@ NonceCache::Result NonceCache::check_and_remember(std::string_view app_key, std:
   if (expiry_by_key_.count(key) != 0) return Result::kReused;
   if (expiry_by_key_.size() >= capacity_) return Result::kFull;
   // After timestamp + window the timestamp check refuses the request anyway.
-  int64_t expiry = timestamp_ms + window_ms_ + 1;
-  expiry_by_key_.emplace(key, expiry);
-  keys_by_expiry_.emplace(expiry, std::move(key));
+  // Saturating: a timestamp near INT64_MAX must not wrap into the past.
+  int64_t expiry = 0;
+  if (__builtin_add_overflow(timestamp_ms, window_ms_ + 1, &expiry)) expiry = INT64_MAX;
+  auto stored = expiry_by_key_.emplace(std::move(key), expiry).first;
+  keys_by_expiry_.emplace(expiry, &stored->first);
   return Result::kFresh;
 }
 
@@ -26,7 +28,8 @@ size_t NonceCache::size() const {
 
 void NonceCache::evict_expired(int64_t now_ms) {
   auto end = keys_by_expiry_.upper_bound(now_ms);
-  for (auto it = keys_by_expiry_.begin(); it != end; ++it) expiry_by_key_.erase(it->second);
+  // Erase by iterator: the key the pointer refers to dies with the node.
+  for (auto it = keys_by_expiry_.begin(); it != end; ++it) expiry_by_key_.erase(expiry_by_key_.find(*it->second));
   keys_by_expiry_.erase(keys_by_expiry_.begin(), end);
 }
 

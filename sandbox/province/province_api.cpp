@@ -99,83 +99,171 @@ std::string_view header(const HttpRequest& request, const char* name) {
   return {it->value().data(), it->value().size()};
 }
 
+// The signature headers as received (views into the request's fields).
+SignedHeaders signed_headers_of(const HttpRequest& request) {
+  return SignedHeaders{header(request, protocol::kHeaderAppKey),
+                       header(request, protocol::kHeaderTimestamp),
+                       header(request, protocol::kHeaderNonce),
+                       header(request, protocol::kHeaderSignatureMethod),
+                       header(request, protocol::kHeaderContentDigest),
+                       header(request, protocol::kHeaderSignature),
+                       {header(request, protocol::kHeaderBatchId), header(request, protocol::kHeaderBatchEpoch),
+                        header(request, protocol::kHeaderBatchSeq)}};
+}
+
 // The routes below /api/v1/resources/{resource}.
 enum class Route { kResource, kSchemas, kBatches, kRecords, kUnknown };
+
+constexpr std::string_view kAdminFaultsPath = "/api/v1/admin/faults";
+
+struct SplitTarget {
+  std::string_view target;  // as sent: path and query
+  std::string_view path;
+  std::string_view query;
+};
+
+SplitTarget split_target(const HttpRequest& request) {
+  std::string_view target(request.target().data(), request.target().size());
+  size_t question = target.find('?');
+  return {target, target.substr(0, question),
+          question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
+}
+
+// Where a request goes, from its method and path alone (known from the header).
+struct RouteMatch {
+  enum class Kind { kHealth, kAdminFaults, kResources } kind = Kind::kResources;
+  Route route = Route::kUnknown;
+  std::string resource;
+  std::optional<ApiResponse> refusal;  // 404 or 405
+};
+
+RouteMatch method_not_allowed(const char* allowed) {
+  RouteMatch m;
+  m.refusal = fail(405, "METHOD_NOT_ALLOWED", std::string("use ") + allowed);
+  m.refusal->allow = allowed;
+  return m;
+}
+
+RouteMatch match_route(const HttpRequest& request, bool admin_enabled) {
+  std::string_view path = split_target(request).path;
+  const bool is_get = request.method() == http::verb::get;
+  const bool is_post = request.method() == http::verb::post;
+  RouteMatch m;
+  if (path == "/healthz") {
+    if (!is_get) return method_not_allowed("GET");
+    m.kind = RouteMatch::Kind::kHealth;
+    return m;
+  }
+  if (path == kAdminFaultsPath && admin_enabled) {
+    if (!is_get && !is_post) return method_not_allowed("GET, POST");
+    m.kind = RouteMatch::Kind::kAdminFaults;
+    return m;
+  }
+
+  constexpr std::string_view kPrefix = "/api/v1/resources/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) {
+    m.refusal = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
+    return m;
+  }
+  std::string_view rest = path.substr(kPrefix.size());
+  size_t slash = rest.find('/');
+  m.resource = std::string(rest.substr(0, slash));
+  std::string_view sub = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (sub.empty()) m.route = Route::kResource;
+  else if (sub == "/schemas") m.route = Route::kSchemas;
+  else if (sub == "/batches") m.route = Route::kBatches;
+  else if (sub == "/records") m.route = Route::kRecords;
+  if (m.route == Route::kUnknown || m.resource.empty()) {
+    m.refusal = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
+    return m;
+  }
+  const char* allowed = m.route == Route::kSchemas ? "POST" : m.route == Route::kBatches ? "GET, POST" : "GET";
+  bool method_ok =
+      m.route == Route::kSchemas ? is_post : m.route == Route::kBatches ? (is_get || is_post) : is_get;
+  if (!method_ok) return method_not_allowed(allowed);
+  return m;
+}
 
 }  // namespace
 
 HandledRequest ProvinceApi::handle(const HttpRequest& request) {
-  HandledRequest handled;
-  try {
-    std::string_view target(request.target().data(), request.target().size());
-    size_t question = target.find('?');
-    std::string_view path = target.substr(0, question);
-    std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-    const bool is_get = request.method() == http::verb::get;
-    const bool is_post = request.method() == http::verb::post;
+  HeaderVerdict verdict = on_header(request);
+  return handle(request, verdict);
+}
 
-    if (path == "/healthz") {
-      if (!is_get) {
-        handled.response = fail(405, "METHOD_NOT_ALLOWED", "use GET");
-        handled.response.allow = "GET";
-        return handled;
-      }
+HeaderVerdict ProvinceApi::on_header(const HttpRequest& request) {
+  HeaderVerdict verdict;
+  try {
+    RouteMatch match = match_route(request, faults_ != nullptr);
+    if (match.refusal) {
+      verdict.refusal = std::move(match.refusal);
+      return verdict;
+    }
+    if (match.kind == RouteMatch::Kind::kHealth) return verdict;
+    // Faults never touch the admin route, so a tester can always switch them off.
+    verdict.faultable = match.kind == RouteMatch::Kind::kResources;
+
+    SignedHeaders signed_headers = signed_headers_of(request);
+    std::string_view method_name(request.method_string().data(), request.method_string().size());
+    RequestAuthenticator::VerifiedHeader verified;
+    if (auto refusal = auth_.verify_header(method_name, split_target(request).target, signed_headers,
+                                           protocol::now_ms(), verified)) {
+      verdict.refusal = error_response(*refusal);
+      return verdict;
+    }
+    verdict.app_key = verified.app_key;
+    verdict.verified = std::move(verified);
+  } catch (const std::exception& e) {
+    verdict.refusal = internal_failure(internal_error(e.what()));
+  }
+  return verdict;
+}
+
+HandledRequest ProvinceApi::handle(const HttpRequest& request, const HeaderVerdict& verdict) {
+  HandledRequest handled;
+  handled.app_key = verdict.app_key;
+  try {
+    if (verdict.refusal) {
+      handled.response = *verdict.refusal;
+      return handled;
+    }
+    RouteMatch match = match_route(request, faults_ != nullptr);
+    if (match.refusal) {
+      handled.response = std::move(*match.refusal);
+      return handled;
+    }
+    if (match.kind == RouteMatch::Kind::kHealth) {
       handled.response = ok_response({{"status", "up"}});
       return handled;
     }
-
-    constexpr std::string_view kPrefix = "/api/v1/resources/";
-    if (path.substr(0, kPrefix.size()) != kPrefix) {
-      handled.response = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
+    if (!verdict.verified) {
+      handled.response = internal_failure(internal_error("request reached its body phase unauthenticated"));
       return handled;
     }
-    std::string_view rest = path.substr(kPrefix.size());
-    size_t slash = rest.find('/');
-    std::string resource(rest.substr(0, slash));
-    std::string_view sub = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-    Route route = Route::kUnknown;
-    if (sub.empty()) route = Route::kResource;
-    else if (sub == "/schemas") route = Route::kSchemas;
-    else if (sub == "/batches") route = Route::kBatches;
-    else if (sub == "/records") route = Route::kRecords;
-    if (route == Route::kUnknown || resource.empty()) {
-      handled.response = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
-      return handled;
-    }
-    const char* allowed = route == Route::kSchemas ? "POST" : route == Route::kBatches ? "GET, POST" : "GET";
-    bool method_ok = route == Route::kSchemas ? is_post : route == Route::kBatches ? (is_get || is_post) : is_get;
-    if (!method_ok) {
-      handled.response = fail(405, "METHOD_NOT_ALLOWED", std::string("use ") + allowed);
-      handled.response.allow = allowed;
-      return handled;
-    }
-
-    SignedHeaders signed_headers{header(request, protocol::kHeaderAppKey),
-                                 header(request, protocol::kHeaderTimestamp),
-                                 header(request, protocol::kHeaderNonce),
-                                 header(request, protocol::kHeaderSignatureMethod),
-                                 header(request, protocol::kHeaderContentDigest),
-                                 header(request, protocol::kHeaderSignature),
-                                 {header(request, protocol::kHeaderBatchId), header(request, protocol::kHeaderBatchEpoch),
-                                  header(request, protocol::kHeaderBatchSeq)}};
-    std::string_view method_name(request.method_string().data(), request.method_string().size());
-    if (auto refusal = auth_.verify(method_name, target, signed_headers, request.body(), protocol::now_ms())) {
+    if (auto refusal = RequestAuthenticator::verify_body(*verdict.verified, request.body())) {
       handled.response = error_response(*refusal);
       return handled;
     }
-    handled.app_key = signed_headers.app_key;
+    if (match.kind == RouteMatch::Kind::kAdminFaults) {
+      handled.response = admin_faults(request);
+      return handled;
+    }
 
+    const std::string& resource = match.resource;
+    const bool is_post = request.method() == http::verb::post;
+    // The caller's headers again (the same fields on_header verified).
+    const SignedHeaders signed_headers = signed_headers_of(request);
     if (!valid_resource(resource)) {
       handled.response = fail(400, "INVALID_RESOURCE", "resource ids are 1-64 characters of [a-z0-9_]");
       return handled;
     }
-    switch (route) {
+    switch (match.route) {
       case Route::kSchemas: handled.response = register_schema(resource, request); break;
       case Route::kBatches:
         handled.response =
             is_post ? upload_batch(resource, request, signed_headers) : list_batches(resource, signed_headers);
         break;
-      case Route::kRecords: handled.response = list_records(resource, query); break;
+      case Route::kRecords: handled.response = list_records(resource, split_target(request).query); break;
       case Route::kResource: handled.response = describe_resource(resource); break;
       case Route::kUnknown: break;
     }
@@ -184,6 +272,26 @@ HandledRequest ProvinceApi::handle(const HttpRequest& request) {
     handled.response = internal_failure(internal_error(e.what()));
   }
   return handled;
+}
+
+ApiResponse ProvinceApi::admin_faults(const HttpRequest& request) {
+  if (request.method() == http::verb::post) {
+    auto body = nlohmann::json::parse(request.body(), nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object()) return fail(400, "INVALID_JSON", "the body is not a JSON object");
+    // "seed" (optional) restarts the fault sequence; it is not a setting.
+    std::optional<uint64_t> seed;
+    if (auto it = body.find("seed"); it != body.end()) {
+      if (!it->is_number_unsigned()) return fail(400, "INVALID_FAULTS", "seed must be a non-negative integer");
+      seed = it->get<uint64_t>();
+      body.erase(it);
+    }
+    auto settings = FaultSettings::from_json(body);
+    if (!settings) return fail(400, "INVALID_FAULTS", settings.status().message());
+    if (seed) faults_->reseed(*seed);
+    faults_->set(*settings);
+    spdlog::info("province: fault injection set to {}", settings->to_json().dump());
+  }
+  return ok_response(faults_->settings().to_json());
 }
 
 ApiResponse ProvinceApi::register_schema(const std::string& resource, const HttpRequest& request) {

@@ -5,6 +5,8 @@
 //   GET  /api/v1/resources/{resource}/batches
 //   GET  /api/v1/resources/{resource}/records[?offset=&limit=&key=]
 //   GET  /api/v1/resources/{resource}
+//   GET  /api/v1/admin/faults, POST /api/v1/admin/faults  (fault injection)
+// Authentication runs on the header (on_header), before the body is read.
 // Every answer is the JSON envelope of api_error.h; bad input is a 4xx.
 #pragma once
 
@@ -13,28 +15,32 @@
 #include <string>
 
 #include "sandbox/province/api_error.h"
+#include "sandbox/province/fault_injector.h"
+#include "sandbox/province/http_handler.h"
 #include "sandbox/province/province_store.h"
 #include "sandbox/province/request_auth.h"
 
 namespace dxhub::province {
 
-using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
-
-struct HandledRequest {
-  ApiResponse response;
-  std::string app_key;  // the verified app key, for the request log
-};
-
-class ProvinceApi {
+class ProvinceApi : public HttpHandler {
  public:
   static constexpr int64_t kMaxRecordsLimit = 10000;
 
   ProvinceApi(ProvinceStore& store, RequestAuthenticator& auth) : store_(store), auth_(auth) {}
 
-  // Never throws; local failures become 500 INTERNAL.
+  // Enables the admin route /api/v1/admin/faults (404 without one).
+  void set_fault_injector(FaultInjector* faults) { faults_ = faults; }
+
+  // Both phases at once. Never throws; local failures become 500 INTERNAL.
   HandledRequest handle(const HttpRequest& request);
 
+  // HttpHandler: route and authenticate from the header, then handle.
+  HeaderVerdict on_header(const HttpRequest& header) override;
+  HandledRequest handle(const HttpRequest& request, const HeaderVerdict& verdict) override;
+
  private:
+  ApiResponse admin_faults(const HttpRequest& request);
+
   ApiResponse register_schema(const std::string& resource, const HttpRequest& request);
   // `caller` authenticated the request: receipts are signed for it.
   ApiResponse upload_batch(const std::string& resource, const HttpRequest& request, const SignedHeaders& caller);
@@ -45,6 +51,7 @@ class ProvinceApi {
 
   ProvinceStore& store_;
   RequestAuthenticator& auth_;
+  FaultInjector* faults_ = nullptr;
 };
 
 }  // namespace dxhub::province

@@ -1,7 +1,8 @@
-// The mock province as an embeddable HTTP server: Boost.Beast sessions on
-// an io_context run by its own threads; keep-alive, a body limit, read and
-// idle timeouts. start() returns once listening; stop() returns promptly,
-// closing idle connections.
+// The mock province as an embeddable HTTP server: its store and API
+// (province_api.h) behind the generic HTTP server of http_server.h, with
+// that server's limits against abuse, and fault injection switchable at run
+// time (fault_injector.h). start() returns once listening; stop() returns
+// promptly, closing idle connections.
 #pragma once
 
 #include <chrono>
@@ -11,10 +12,12 @@
 #include <string>
 
 #include "core/common/status.h"
+#include "sandbox/province/fault_injector.h"
 #include "sandbox/province/request_auth.h"
 
 namespace dxhub::province {
 
+class HttpServer;
 class ProvinceApi;
 class ProvinceStore;
 
@@ -24,11 +27,23 @@ struct ProvinceConfig {
   std::string db_path = "province.db";
   std::map<std::string, AppCredential> credentials;  // by app key
   uint64_t max_body_bytes = uint64_t{256} << 20;
-  // How long one request may take to arrive, and how long an idle
-  // keep-alive connection is kept.
+  // The header must be in within header_timeout of the request's first byte
+  // (of the accept, for a connection's first request); header and body
+  // within request_timeout. Over either, the connection is closed.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds request_timeout{120'000};
+  // The longest silence inside a body, and the longest a response write may take.
   std::chrono::milliseconds io_timeout{30'000};
+  // How long a keep-alive connection may wait for its next request.
+  std::chrono::milliseconds idle_timeout{30'000};
+  // Open connections at most; the next is answered 503 TOO_MANY_CONNECTIONS
+  // and closed without its request being read.
+  size_t max_connections = 512;
   int threads = 2;
   size_t nonce_capacity = RequestAuthenticator::kDefaultNonceCapacity;
+  // Fault injection at start (all off by default); see set_faults().
+  FaultSettings faults;
+  uint64_t fault_seed = 1;
 };
 
 class ProvinceServer {
@@ -45,14 +60,22 @@ class ProvinceServer {
   // Stops accepting, drops open connections and joins the threads. Idempotent.
   void stop();
 
- private:
-  struct Runtime;
+  // Fault injection for the /api/v1/resources/... routes; takes effect for
+  // the next request. Also reachable as POST /api/v1/admin/faults.
+  void set_faults(const FaultSettings& faults) { faults_->set(faults); }
+  FaultSettings faults() const { return faults_->settings(); }
+  void reseed_faults(uint64_t seed) { faults_->reseed(seed); }
 
+  // Connections open right now (for tests and diagnostics).
+  size_t open_connections() const;
+
+ private:
   ProvinceConfig config_;
+  std::unique_ptr<FaultInjector> faults_;
   std::unique_ptr<ProvinceStore> store_;
   std::unique_ptr<RequestAuthenticator> auth_;
   std::unique_ptr<ProvinceApi> api_;
-  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<HttpServer> http_;
   uint16_t port_ = 0;
 };
 

@@ -22,6 +22,22 @@ RequestAuthenticator::RequestAuthenticator(std::map<std::string, AppCredential> 
 
 std::optional<ApiError> RequestAuthenticator::verify(std::string_view method, std::string_view target,
                                                      const SignedHeaders& h, std::string_view body, int64_t now_ms) {
+  VerifiedHeader verified;
+  if (auto refusal = verify_header(method, target, h, now_ms, verified)) return refusal;
+  return verify_body(verified, body);
+}
+
+std::optional<ApiError> RequestAuthenticator::verify_body(const VerifiedHeader& verified, std::string_view body) {
+  std::string digest = protocol::body_digest(verified.method, body);
+  if (!protocol::equal_constant_time(digest, verified.content_digest)) {
+    return ApiError{400, "DIGEST_MISMATCH", "content digest does not match the body"};
+  }
+  return std::nullopt;
+}
+
+std::optional<ApiError> RequestAuthenticator::verify_header(std::string_view method, std::string_view target,
+                                                            const SignedHeaders& h, int64_t now_ms,
+                                                            VerifiedHeader& verified) {
   std::string missing;
   auto require = [&missing](std::string_view value, const char* name) {
     if (value.empty()) missing += missing.empty() ? name : std::string(", ") + name;
@@ -45,16 +61,14 @@ std::optional<ApiError> RequestAuthenticator::verify(std::string_view method, st
 
   auto timestamp = parse_int64(h.timestamp);
   if (!timestamp) return unauthorized("TIMESTAMP_EXPIRED", "timestamp is not an integer of milliseconds");
-  int64_t skew = now_ms > *timestamp ? now_ms - *timestamp : *timestamp - now_ms;
-  if (skew > protocol::kReplayWindowMs) {
-    return unauthorized("TIMESTAMP_EXPIRED", "timestamp is " + std::to_string(skew / 1000) +
-                                                 " s away from server time (window " +
+  // `now - ts` overflows for timestamps near INT64_MIN/MAX: such a
+  // difference is out of any window, so an overflow is a refusal.
+  int64_t skew = 0;
+  const bool overflow = __builtin_sub_overflow(now_ms, *timestamp, &skew);
+  if (overflow || skew < -protocol::kReplayWindowMs || skew > protocol::kReplayWindowMs) {
+    std::string how_far = overflow ? "far" : std::to_string(skew < 0 ? -(skew / 1000) : skew / 1000) + " s";
+    return unauthorized("TIMESTAMP_EXPIRED", "timestamp is " + how_far + " away from server time (window " +
                                                  std::to_string(protocol::kReplayWindowMs / 1000) + " s)");
-  }
-
-  std::string digest = protocol::body_digest(*signature_method, body);
-  if (!protocol::equal_constant_time(digest, h.content_digest)) {
-    return ApiError{400, "DIGEST_MISMATCH", "content digest does not match the body"};
   }
 
   std::string expected = protocol::sign(
@@ -68,11 +82,14 @@ std::optional<ApiError> RequestAuthenticator::verify(std::string_view method, st
     return unauthorized("BAD_NONCE", "nonce longer than " + std::to_string(kMaxNonceLength) + " characters");
   }
   switch (nonces_.check_and_remember(h.app_key, h.nonce, *timestamp, now_ms)) {
-    case NonceCache::Result::kFresh: return std::nullopt;
+    case NonceCache::Result::kFresh: break;
     case NonceCache::Result::kReused: return unauthorized("NONCE_REUSED", "nonce already used");
     case NonceCache::Result::kFull:
       return ApiError{429, "TOO_MANY_REQUESTS", "too many requests within the replay window"};
   }
+  verified.app_key = std::string(h.app_key);
+  verified.method = *signature_method;
+  verified.content_digest = std::string(h.content_digest);
   return std::nullopt;
 }
 

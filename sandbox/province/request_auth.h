@@ -1,7 +1,10 @@
-// Verifies the province protocol's request signature (core/protocol/signing.h):
-// presence of the headers, known app key, allowed method, replay window,
-// body digest, HMAC in constant time, then the nonce. Secrets never appear
-// in the refusals.
+// Verifies the province protocol's request signature (core/protocol/signing.h)
+// in two phases, so a request is authenticated before its body is read:
+//   header phase: presence of the headers, known app key, allowed method,
+//     replay window, HMAC (over the signed content digest) in constant time,
+//     then the nonce -- remembered only once the signature verified;
+//   body phase: the body's digest equals the signed content digest.
+// Secrets never appear in the refusals.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +45,15 @@ class RequestAuthenticator {
   explicit RequestAuthenticator(std::map<std::string, AppCredential> credentials,
                                 size_t nonce_capacity = kDefaultNonceCapacity);
 
-  // nullopt when the request is authentic; otherwise why it is refused.
-  // `target` is the request target as sent (path and query).
+  // What the header phase established, for the body phase.
+  struct VerifiedHeader {
+    std::string app_key;
+    protocol::SignatureMethod method = protocol::SignatureMethod::kHmacSha256;
+    std::string content_digest;  // as signed
+  };
+
+  // Both phases at once: nullopt when the request is authentic; otherwise
+  // why it is refused. `target` is the request target as sent (path and query).
   std::optional<ApiError> verify(std::string_view method, std::string_view target, const SignedHeaders& headers,
                                  std::string_view body, int64_t now_ms);
 
@@ -51,6 +61,14 @@ class RequestAuthenticator {
   // answers the caller must be able to authenticate (receipts); empty when
   // the key or method is unknown.
   std::string sign_for(std::string_view app_key, std::string_view signature_method, std::string_view text) const;
+
+  // The header phase; fills `verified` when it returns nullopt. Consumes the nonce.
+  std::optional<ApiError> verify_header(std::string_view method, std::string_view target,
+                                        const SignedHeaders& headers, int64_t now_ms, VerifiedHeader& verified);
+  // The body phase, once the body is in.
+  static std::optional<ApiError> verify_body(const VerifiedHeader& verified, std::string_view body);
+
+  size_t remembered_nonces() const { return nonces_.size(); }
 
  private:
   std::map<std::string, AppCredential, std::less<>> credentials_;

@@ -37,6 +37,16 @@ TEST(InterpretResponse, ServerErrorsAndThrottlingAreRetryable) {
   }
 }
 
+TEST(InterpretResponse, NonceReusedIsRetryableOtherAuthRefusalsAreNot) {
+  // libcurl re-sends an unanswered request on a dead keep-alive connection unchanged.
+  auto v = interpret_response({401, R"({"code":"NONCE_REUSED","message":"nonce already used"})", ""}, "POST /b");
+  EXPECT_EQ(v.status.code(), StatusCode::kUnavailable) << v.status.to_string();
+  v = interpret_response({401, R"({"code":"BAD_SIGNATURE","message":"signature does not match"})", ""}, "POST /b");
+  EXPECT_EQ(v.status.code(), StatusCode::kRejected) << v.status.to_string();
+  v = interpret_response({400, R"({"code":"NONCE_REUSED","message":"?"})", ""}, "POST /b");
+  EXPECT_EQ(v.status.code(), StatusCode::kRejected) << v.status.to_string();
+}
+
 TEST(InterpretResponse, ClientErrorsAreRejectedWithCodeAndMessage) {
   auto v = interpret_response({409, R"({"code":"SEQUENCE_GAP","message":"expected 4"})", ""}, "POST /b");
   EXPECT_EQ(v.status.code(), StatusCode::kRejected);

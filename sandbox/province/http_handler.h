@@ -1,0 +1,45 @@
+// What the HTTP server (province_server.h) asks of the application behind
+// it, in two phases, so a request can be refused -- unauthenticated, unknown
+// path -- from its header alone, before its body is read or buffered.
+// The mock province's ProvinceApi is one; the hub's push-ingest endpoint can
+// be another on the same server code.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <optional>
+#include <string>
+
+#include "sandbox/province/api_error.h"
+#include "sandbox/province/request_auth.h"
+
+namespace dxhub::province {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+
+struct HandledRequest {
+  ApiResponse response;
+  std::string app_key;  // the verified app key, for the request log
+};
+
+// Decided from the header, before any body byte is read.
+struct HeaderVerdict {
+  // Answered at once; the body is not read and, when there is one, the
+  // connection is closed after the answer.
+  std::optional<ApiResponse> refusal;
+  // Set when the header was authenticated: the body phase checks the digest.
+  std::optional<RequestAuthenticator::VerifiedHeader> verified;
+  std::string app_key;     // for the request log, once verified
+  bool faultable = false;  // injected faults (fault_injector.h) may hit this request
+};
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // `header` has an empty body. Never throws.
+  virtual HeaderVerdict on_header(const HttpRequest& header) = 0;
+  // The whole request, after on_header accepted it. Never throws.
+  virtual HandledRequest handle(const HttpRequest& request, const HeaderVerdict& verdict) = 0;
+};
+
+}  // namespace dxhub::province
