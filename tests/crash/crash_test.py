@@ -1,0 +1,666 @@
+#!/usr/bin/python3
+"""Crash test: the real `dxhub` binary is SIGKILLed at random moments while it
+syncs a sample source into the mock province (its own process, faults on when
+the built province has them), restarted each time, and finally run to
+completion. Then the province must hold every source row exactly once:
+
+  (a) its record count equals the source row count,
+  (b) every record equals its source row, field by field (mapped as in
+      mappings/public_security/household_population.mapping.json),
+  (c) the rows it RECEIVED (rows_received, and the sum of records_accepted
+      over its stored batches) equal the rows the source ever had: no
+      duplicate delivery hidden by the province's upsert,
+
+and the hub's outbox is empty with no dead letters.
+
+usage: crash_test.py --build-dir BUILD [--kills 20] [--rows 20000] [--seed N]
+                     [--batch-rows 500] [--no-faults] [--keep]
+Standard library only. Everything on 127.0.0.1; every child is killed and
+reaped on exit; the temp dir is removed on success and kept on failure.
+"""
+import argparse
+import ctypes
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MAPPING = os.path.join(REPO, "mappings", "public_security", "household_population.mapping.json")
+RESOURCE = "household_population"
+SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+EPOCH_DAY = datetime.date(1970, 1, 1)
+
+# Faults asked of the province when its --help lists them (flag -> value).
+FAULTS = [
+    ("--fault-5xx", "0.05"),
+    ("--fault-429", "0.03"),
+    ("--fault-retry-after", "1"),
+    ("--fault-latency-ms", "30"),
+    ("--fault-drop", "0.03"),
+    ("--fault-lose-response", "0.05"),
+]
+
+
+class TestFailure(Exception):
+    pass
+
+
+def log(message):
+    print(f"crash_test: {message}", flush=True)
+
+
+# --- children -------------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    # If this script is killed (ctest timeout), its children go too.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class Children:
+    """Every process started; all killed and reaped by close()."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, env, stdout, stderr):
+        proc = subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)
+        self.procs.append(proc)
+        return proc
+
+    def reap(self, proc):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def close(self):
+        for proc in list(self.procs):
+            self.reap(proc)
+
+
+# --- province ---------------------------------------------------------------
+
+class Province:
+    """dxhub-province as its own process, plus a signed GET client."""
+
+    def __init__(self, children, build_dir, work, app_key, secret, fault_args, name):
+        self.children = children
+        self.binary = os.path.join(build_dir, "bin", "dxhub-province")
+        self.work = work
+        self.app_key = app_key
+        self.secret = secret
+        self.fault_args = fault_args
+        self.name = name
+        self.proc = None
+        self.port = None
+        self.sign_form = None  # "new" (with batch fields) or "old", learnt on the first GET
+        self.starts = 0
+
+    def start(self, faults=True):
+        self.starts += 1
+        port_file = os.path.join(self.work, f"{self.name}.port")
+        if os.path.exists(port_file):
+            os.remove(port_file)
+        argv = [self.binary, "--listen", "127.0.0.1:0", "--db", os.path.join(self.work, f"{self.name}.db"),
+                "--app-key", self.app_key, "--port-file", port_file]
+        if faults:
+            argv += self.fault_args
+        env = dict(os.environ, DXHUB_PROVINCE_APP_SECRET=self.secret)
+        err = open(os.path.join(self.work, f"{self.name}-{self.starts}.log"), "wb")
+        self.proc = self.children.start(argv, env, subprocess.DEVNULL, err)
+        err.close()
+        for _ in range(600):  # bounded: 60 s
+            if os.path.exists(port_file):
+                with open(port_file) as f:
+                    text = f.read().strip()
+                if text:
+                    self.port = int(text)
+                    return
+            if self.proc.poll() is not None:
+                raise TestFailure(f"province exited with {self.proc.returncode} before listening "
+                                  f"(log {err.name})")
+            time.sleep(0.1)
+        raise TestFailure("province wrote no port file within 60 s")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        code = self.proc.poll()
+        self.children.reap(self.proc)
+        self.proc = None
+        if code not in (0, None):
+            raise TestFailure(f"province exited with {code} on SIGTERM")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _signed_request(self, path_and_query, form):
+        timestamp = str(int(time.time() * 1000))
+        nonce = secrets.token_hex(16)
+        digest = hashlib.sha256(b"").hexdigest()
+        parts = ["GET", path_and_query, timestamp, nonce, digest]
+        if form == "new":
+            parts += ["", "", ""]  # batch id, epoch, sequence: empty for a GET
+        signature = hmac.new(self.secret.encode(), "\n".join(parts).encode(), hashlib.sha256).hexdigest()
+        headers = {
+            "X-Dxhub-AppKey": self.app_key,
+            "X-Dxhub-Timestamp": timestamp,
+            "X-Dxhub-Nonce": nonce,
+            "X-Dxhub-Signature-Method": "HMAC-SHA256",
+            "X-Dxhub-Content-Digest": digest,
+            "X-Dxhub-Signature": signature,
+        }
+        return urllib.request.Request(self.url + path_and_query, headers=headers, method="GET")
+
+    def get(self, path_and_query):
+        """The `data` of a signed GET; retries transient failures (faults), bounded."""
+        last = None
+        for attempt in range(40):
+            forms = [self.sign_form] if self.sign_form else ["new", "old"]
+            for form in forms:
+                try:
+                    with urllib.request.urlopen(self._signed_request(path_and_query, form), timeout=30) as r:
+                        body = json.loads(r.read())
+                    self.sign_form = form
+                    return body["data"]
+                except urllib.error.HTTPError as e:
+                    payload = e.read()
+                    try:
+                        code = json.loads(payload).get("code")
+                    except ValueError:
+                        code = None
+                    if e.code == 401 and code == "BAD_SIGNATURE" and form == "new" and len(forms) == 2:
+                        continue  # a province from before the batch fields joined the string to sign
+                    if e.code == 429 or e.code >= 500:
+                        last = f"HTTP {e.code} {code}"
+                        break
+                    raise TestFailure(f"GET {path_and_query}: HTTP {e.code} {payload[:300]!r}")
+                except (urllib.error.URLError, http.client.HTTPException, ConnectionError, socket.timeout,
+                        ValueError) as e:
+                    last = repr(e)
+                    break
+            time.sleep(min(0.05 * (attempt + 1), 1.0))
+        raise TestFailure(f"GET {path_and_query} kept failing; last: {last}")
+
+    def resource(self):
+        return self.get(f"/api/v1/resources/{RESOURCE}")
+
+    def batches(self):
+        return self.get(f"/api/v1/resources/{RESOURCE}/batches")["batches"]
+
+    def records(self):
+        out = []
+        offset = 0
+        while offset <= 10_000_000:  # bounded
+            page = self.get(f"/api/v1/resources/{RESOURCE}/records?offset={offset}&limit=10000")["records"]
+            if not page:
+                break
+            out.extend(page)
+            offset += len(page)
+        return out
+
+
+# --- source -----------------------------------------------------------------
+
+def source_rows(path):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        db.row_factory = sqlite3.Row
+        return list(db.execute("SELECT * FROM household_population"))
+    finally:
+        db.close()
+
+
+def source_scalar(path, sql, args=()):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return db.execute(sql, args).fetchone()[0]
+    finally:
+        db.close()
+
+
+def days_of(text):
+    return (datetime.date.fromisoformat(text) - EPOCH_DAY).days
+
+
+def shanghai_millis(text):
+    local = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=SHANGHAI)
+    return int(local.timestamp()) * 1000
+
+
+def expected_record(row, mapping_fields):
+    """The record the province should hold for a source row, as avro-c JSON values."""
+    out = {}
+    for spec in mapping_fields:
+        raw = row[spec["column"]]
+        if "codes" in spec:
+            value = spec["codes"][raw]
+        elif spec.get("format") == "YYYY-MM-DD":
+            value = None if raw in (None, "") else days_of(raw)
+        elif spec.get("format") == "YYYY-MM-DD HH:MM:SS":
+            value = shanghai_millis(raw)
+        else:
+            value = raw
+        out[spec["field"]] = value
+    return out
+
+
+def unwrap_union(value):
+    # avro-c renders a union value as {"branch": value}.
+    if isinstance(value, dict) and len(value) == 1:
+        return next(iter(value.values()))
+    return value
+
+
+# --- hub --------------------------------------------------------------------
+
+class Hub:
+    def __init__(self, children, build_dir, work, state_db, source, province, app_key, secret, batch_rows):
+        self.children = children
+        self.binary = os.path.join(build_dir, "bin", "dxhub")
+        self.plugin = os.path.join(build_dir, "plugins", "libdxhub_public_security.so")
+        self.work = work
+        self.state_db = state_db
+        self.source = source
+        self.province = province
+        self.app_key = app_key
+        self.secret = secret
+        self.batch_rows = batch_rows
+        self.runs = 0
+        self.config = None
+
+    def write_config(self):
+        cfg = {
+            "state_db": self.state_db,
+            "mappings_dir": os.path.join(REPO, "mappings"),
+            "log_level": "debug",  # one line per spooled and per delivered batch: shows where a kill landed
+            "province": {
+                "url": self.province.url,
+                "app_key": self.app_key,
+                "app_secret_env": "DXHUB_CRASH_SECRET",
+                "signature_method": "HMAC-SHA256",
+                "connect_timeout_ms": 2000,
+                "request_timeout_ms": 15000,
+                "max_attempts": 5,
+                "backoff_initial_ms": 20,
+                "backoff_max_ms": 400,
+            },
+            "sync": {"batch_rows": self.batch_rows, "codec": "snappy"},
+            "plugins": [{"name": "public_security", "path": self.plugin,
+                         "settings": {"household_db": self.source}}],
+        }
+        self.config = os.path.join(self.work, os.path.basename(self.state_db) + ".json")
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+
+    def _env(self):
+        return dict(os.environ, DXHUB_CRASH_SECRET=self.secret)
+
+    def start_sync(self):
+        self.runs += 1
+        base = os.path.join(self.work, f"{os.path.basename(self.state_db)}-run{self.runs:03d}")
+        out, err = open(base + ".out", "wb"), open(base + ".err", "wb")
+        proc = self.children.start([self.binary, "-c", self.config, "sync", "--json"], self._env(), out, err)
+        out.close()
+        err.close()
+        return proc, base
+
+    def check_no_secret(self, base):
+        for suffix in (".out", ".err"):
+            with open(base + suffix, "rb") as f:
+                if self.secret.encode() in f.read():
+                    raise TestFailure(f"the app secret shows in {base + suffix}")
+
+    def state(self):
+        r = subprocess.run([self.binary, "-c", self.config, "state", "--json", "--runs", "1"], env=self._env(),
+                           capture_output=True, timeout=120, preexec_fn=_die_with_parent)
+        if r.returncode != 0:
+            raise TestFailure(f"dxhub state exited {r.returncode}: {r.stderr.decode(errors='replace')[-2000:]}")
+        if self.secret.encode() in r.stdout + r.stderr:
+            raise TestFailure("the app secret shows in dxhub state's output")
+        return json.loads(r.stdout)
+
+    def pending_rows(self):
+        """(unread source rows past the cursor, spooled rows, spooled batches)."""
+        if not os.path.exists(self.state_db):  # a run killed before it made its state file
+            return source_scalar(self.source, "SELECT count(*) FROM household_population"), 0, 0
+        state = self.state()
+        spooled = sum(o["records"] for o in state["outbox"] if o["resource"] == RESOURCE)
+        spooled_batches = sum(o["batches"] for o in state["outbox"] if o["resource"] == RESOURCE)
+        cursor = next((c["cursor"] for c in state["cursors"] if c["resource"] == RESOURCE), None)
+        if not cursor:
+            unread = source_scalar(self.source, "SELECT count(*) FROM household_population")
+        else:
+            unread = source_scalar(self.source,
+                                   "SELECT count(*) FROM household_population WHERE gxsj > ?1 OR (gxsj = ?1 AND id > ?2)",
+                                   (cursor["value"], cursor["key"]))
+        return unread, spooled, spooled_batches
+
+
+def progress_of(err_path):
+    """(sync started?, batches spooled, batches delivered) from a run's debug log."""
+    with open(err_path, "rb") as f:
+        text = f.read().decode(errors="replace")
+    return ("sync started" in text, text.count(": spooled batch "), text.count(" delivered, "))
+
+
+def run_to_completion(hub, what, limit_s=300):
+    proc, base = hub.start_sync()
+    try:
+        proc.wait(timeout=limit_s)
+    except subprocess.TimeoutExpired:
+        hub.children.reap(proc)
+        raise TestFailure(f"{what}: dxhub sync did not finish within {limit_s} s (log {base}.err)")
+    hub.children.reap(proc)
+    hub.check_no_secret(base)
+    return proc.returncode, base
+
+
+def tail(path, lines=15):
+    with open(path, "rb") as f:
+        return "\n".join(f.read().decode(errors="replace").splitlines()[-lines:])
+
+
+# --- the test ---------------------------------------------------------------
+
+def add_rows(build_dir, source, count, seed):
+    # The timestamp must not go back behind the rows already there.
+    newest = source_scalar(source, "SELECT max(gxsj) FROM household_population")
+    now = datetime.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    stamp = max(now, newest)
+    r = subprocess.run([os.path.join(build_dir, "bin", "dxhub-sample"), "household-changes", "--db", source,
+                        "--change", "0", "--add", str(count), "--seed", str(seed), "--timestamp", stamp],
+                       capture_output=True, timeout=120, preexec_fn=_die_with_parent)
+    if r.returncode != 0:
+        raise TestFailure(f"dxhub-sample household-changes exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+
+
+def supported_faults(build_dir):
+    r = subprocess.run([os.path.join(build_dir, "bin", "dxhub-province"), "--help"], capture_output=True,
+                       timeout=60, text=True)
+    args = []
+    for flag, value in FAULTS:
+        if flag in r.stdout:
+            args += [flag, value]
+    return args
+
+
+def calibrate(children, args, work, fault_args, app_key, secret):
+    """Duration of an unkilled full sync and of an idle one, on a scratch copy."""
+    scratch = os.path.join(work, "calibration")
+    os.mkdir(scratch)
+    source = os.path.join(scratch, "source.db")
+    shutil.copyfile(os.path.join(work, "source.db"), source)
+    province = Province(children, args.build_dir, scratch, app_key, secret, fault_args, "province")
+    province.start()
+    try:
+        hub = Hub(children, args.build_dir, scratch, os.path.join(scratch, "state.db"), source, province, app_key,
+                  secret, args.batch_rows)
+        hub.write_config()
+        t0 = time.monotonic()
+        code, base = run_to_completion(hub, "calibration full sync")
+        full = time.monotonic() - t0
+        if code != 0:
+            raise TestFailure(f"calibration full sync exited {code}:\n{tail(base + '.err')}")
+        t0 = time.monotonic()
+        code, base = run_to_completion(hub, "calibration idle sync")
+        idle = time.monotonic() - t0
+        if code != 0:
+            raise TestFailure(f"calibration idle sync exited {code}:\n{tail(base + '.err')}")
+    finally:
+        province.stop()
+    shutil.rmtree(scratch)
+    return full, idle
+
+
+def crash_test(args, work, children):
+    rng = random.Random(args.seed)
+    app_key = "crash-" + secrets.token_hex(4)
+    secret = secrets.token_hex(32)
+    source = os.path.join(work, "source.db")
+    r = subprocess.run([os.path.join(args.build_dir, "bin", "dxhub-sample"), "household", "--db", source,
+                        "--rows", str(args.rows), "--seed", str(args.seed)], capture_output=True, timeout=300)
+    if r.returncode != 0:
+        raise TestFailure(f"dxhub-sample household exited {r.returncode}: {r.stderr.decode(errors='replace')}")
+    rows_sent = args.rows
+
+    fault_args = [] if args.no_faults else supported_faults(args.build_dir)
+    if args.no_faults:
+        log("faults: off (--no-faults)")
+    elif not fault_args:
+        log("NOTE: this dxhub-province has no --fault-* flags; running without faults")
+    else:
+        fault_args += ["--fault-seed", str(args.seed)]
+        log("faults: " + " ".join(fault_args))
+
+    full_s, idle_s = calibrate(children, args, work, fault_args, app_key, secret)
+    per_row_s = max(full_s - idle_s, 0.0) / max(args.rows, 1)
+    log(f"unkilled runs: full sync of {args.rows} rows {full_s:.2f} s, idle sync {idle_s:.2f} s")
+
+    province = Province(children, args.build_dir, work, app_key, secret, fault_args, "province")
+    province.start()
+    hub = Hub(children, args.build_dir, work, os.path.join(work, "state.db"), source, province, app_key, secret,
+              args.batch_rows)
+    hub.write_config()
+
+    kills = 0
+    finished = 0
+    adds = 0
+    phases = {"startup": 0, "reading, nothing delivered yet": 0, "reading and delivering": 0,
+              "read all, delivering": 0, "after the last receipt": 0}
+    max_cycles = args.kills * 6
+    cycle = 0
+    while kills < args.kills:
+        cycle += 1
+        if cycle > max_cycles:
+            raise TestFailure(f"only {kills} of {args.kills} kills landed in {max_cycles} runs "
+                              f"({finished} runs finished before their kill)")
+        unread, spooled_rows, spooled_batches = hub.pending_rows()
+        # Keep work arriving: always when little is left, sometimes anyway.
+        if unread + spooled_rows < 2 * args.batch_rows or rng.random() < 0.3:
+            count = rng.randint(1, 3 * args.batch_rows)
+            add_rows(args.build_dir, source, count, rng.randrange(1, 2**31))
+            rows_sent += count
+            unread += count
+            adds += 1
+        pending = unread + spooled_rows
+        batches_to_read = -(-unread // args.batch_rows)
+        expected_s = idle_s + pending * per_row_s
+        if rng.random() < 0.15:
+            delay = rng.uniform(0.0, max(idle_s, 0.02))  # startup: config, plugin, state, schema
+        else:
+            delay = rng.uniform(0.0, expected_s)
+        proc, base = hub.start_sync()
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            pass
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        hub.children.reap(proc)
+        hub.check_no_secret(base)
+        started, spooled, delivered = progress_of(base + ".err")
+        if proc.returncode == -signal.SIGKILL:
+            kills += 1
+            if not started:
+                phase = "startup"
+            elif spooled < batches_to_read:
+                phase = "reading, nothing delivered yet" if delivered == 0 else "reading and delivering"
+            elif delivered < spooled_batches + spooled:
+                phase = "read all, delivering"
+            else:
+                phase = "after the last receipt"
+            phases[phase] += 1
+            log(f"kill {kills:3d}: after {delay:6.3f} s of ~{expected_s:5.2f} s ({pending} rows pending, "
+                f"{spooled_batches} spooled before): {spooled} batches spooled, {delivered} delivered, {phase}")
+        else:
+            finished += 1
+            if proc.returncode not in (0, 4):  # 4: delivery gave up on faults; the next run goes on
+                raise TestFailure(f"dxhub sync exited {proc.returncode} (not killed):\n{tail(base + '.err')}")
+            log(f"run finished by itself with {proc.returncode} before its kill at {delay:.3f} s")
+
+    log(f"{kills} kills in {cycle} runs ({finished} finished before the kill); phases: {phases}; "
+        f"{adds} appends, {rows_sent} rows in the source")
+
+    # The final, unkilled run: retries allowed (faults may exhaust a batch's attempts), bounded.
+    for attempt in range(1, 7):
+        code, base = run_to_completion(hub, "final sync")
+        if code == 0:
+            break
+        if code != 4:
+            raise TestFailure(f"final sync exited {code}:\n{tail(base + '.err')}")
+        log(f"final sync attempt {attempt} exited 4 (delivery failure under faults); again")
+    else:
+        raise TestFailure(f"final sync did not succeed in 6 attempts:\n{tail(base + '.err')}")
+
+    state = hub.state()
+    if state["outbox"]:
+        raise TestFailure(f"the outbox is not empty after the final run: {state['outbox']}")
+    if state["dead_letters"]:
+        raise TestFailure(f"{len(state['dead_letters'])} dead letters (the sample rows are all valid)")
+    hub_delivered = sum(d["records"] for d in state["delivered"] if d["resource"] == RESOURCE)
+
+    # Check against a fault-free restart of the province on the same database
+    # (which also shows that what it acknowledged survived a restart).
+    province.stop()
+    province.start(faults=False)
+    return verify(province, source, rows_sent, hub_delivered)
+
+
+def verify(province, source, rows_sent, hub_delivered):
+    with open(MAPPING, encoding="utf-8") as f:
+        mapping_fields = json.load(f)["fields"]
+    rows = source_rows(source)
+    if len(rows) != rows_sent:
+        raise TestFailure(f"the source has {len(rows)} rows, the test added up {rows_sent}")
+    info = province.resource()
+    batches = province.batches()
+    records = province.records()
+    problems = []
+
+    # (a) one record per source row
+    if info["records"] != len(rows) or len(records) != len(rows):
+        problems.append(f"(a) province holds {info['records']} records ({len(records)} listed), "
+                        f"source has {len(rows)} rows")
+
+    # (b) every record equals its source row, all fields
+    by_key = {}
+    for rec in records:
+        by_key.setdefault(rec["id_card"], []).append(rec)
+    repeated = sum(1 for v in by_key.values() if len(v) > 1)
+    if repeated:
+        problems.append(f"(b) {repeated} keys listed more than once")
+    missing = 0
+    mismatched = []
+    for row in rows:
+        held = by_key.get(row["gmsfhm"])
+        if not held:
+            missing += 1
+            continue
+        want = expected_record(row, mapping_fields)
+        for field, value in want.items():
+            if unwrap_union(held[0].get(field)) != value:
+                mismatched.append(f"id {row['id']} field {field}")
+                break
+    extra = len(set(by_key) - {row["gmsfhm"] for row in rows})
+    if missing or mismatched or extra:
+        problems.append(f"(b) {missing} source rows missing at the province, {extra} records not in the source, "
+                        f"{len(mismatched)} records differ from their row (first: {mismatched[:3]})")
+
+    # (c) nothing delivered twice
+    accepted = sum(b["records_accepted"] for b in batches)
+    if info["rows_received"] != rows_sent or accepted != rows_sent:
+        by_sequence = {}
+        for b in batches:
+            by_sequence.setdefault(b["sequence"], []).append(b)
+        reused = {s: len(v) for s, v in by_sequence.items() if len(v) > 1}
+        problems.append(
+            f"(c) DUPLICATE DELIVERY: province received {info['rows_received']} rows "
+            f"(sum of records_accepted over {len(batches)} stored batches: {accepted}), the source sent exactly "
+            f"{rows_sent}: {info['rows_received'] - rows_sent} rows arrived more than once; "
+            f"the hub's receipts count {hub_delivered} rows; "
+            f"{len(reused)} batch sequences stored under more than one batch id"
+            + (f" (e.g. {dict(list(reused.items())[:5])})" if reused else ""))
+    if hub_delivered != rows_sent and not any(p.startswith("(c)") for p in problems):
+        problems.append(f"(c) the hub's receipts count {hub_delivered} rows, the source sent {rows_sent}")
+
+    log(f"province: {info['records']} records, rows_received {info['rows_received']}, {len(batches)} batches, "
+        f"sum records_accepted {accepted}; source {len(rows)} rows; hub receipts {hub_delivered} rows")
+    if problems:
+        raise TestFailure("\n  ".join(["the province does not hold every row exactly once:"] + problems))
+    log(f"every one of {len(rows)} rows is held once, equal to its source row, and was received once")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--build-dir", required=True, help="the CMake build directory (bin/, plugins/)")
+    parser.add_argument("--kills", type=int, default=20, help="SIGKILLs that must land on a running hub")
+    parser.add_argument("--rows", type=int, default=20000, help="initial source rows")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
+    parser.add_argument("--batch-rows", type=int, default=500, help="sync.batch_rows")
+    parser.add_argument("--no-faults", action="store_true", help="do not ask the province for faults")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir even on success")
+    args = parser.parse_args()
+    args.build_dir = os.path.abspath(args.build_dir)
+    if args.seed is None:
+        args.seed = random.SystemRandom().randrange(1, 2**31)
+    log(f"seed {args.seed} (reproduce: --seed {args.seed} --kills {args.kills} --rows {args.rows})")
+
+    # SIGTERM/SIGINT go through the finally below, so no child is left behind.
+    def interrupted(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+
+    work = tempfile.mkdtemp(prefix="dxhub-crash-", dir="/tmp")
+    children = Children()
+    ok = False
+    started = time.monotonic()
+    try:
+        crash_test(args, work, children)
+        ok = True
+    except TestFailure as e:
+        log(f"FAILED: {e}")
+    finally:
+        children.close()
+        log(f"{time.monotonic() - started:.1f} s")
+        if ok and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"files kept in {work} (seed {args.seed})")
+    if ok:
+        log("PASSED")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
