@@ -216,16 +216,15 @@ class Province:
     def batches(self):
         return self.get(f"/api/v1/resources/{RESOURCE}/batches")["batches"]
 
-    def records(self):
-        out = []
+    def record_pages(self, limit=10000):
+        """Every current record, a page at a time (in primary key order)."""
         offset = 0
-        while offset <= 10_000_000:  # bounded
-            page = self.get(f"/api/v1/resources/{RESOURCE}/records?offset={offset}&limit=10000")["records"]
+        while offset <= 100_000_000:  # bounded
+            page = self.get(f"/api/v1/resources/{RESOURCE}/records?offset={offset}&limit={limit}")["records"]
             if not page:
-                break
-            out.extend(page)
+                return
+            yield page
             offset += len(page)
-        return out
 
 
 # --- source -----------------------------------------------------------------
@@ -234,7 +233,7 @@ def source_rows(path):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         db.row_factory = sqlite3.Row
-        return list(db.execute("SELECT * FROM household_population"))
+        yield from db.execute("SELECT * FROM household_population")
     finally:
         db.close()
 
@@ -308,7 +307,7 @@ class Hub:
                 "app_secret_env": "DXHUB_CRASH_SECRET",
                 "signature_method": "HMAC-SHA256",
                 "connect_timeout_ms": 2000,
-                "request_timeout_ms": 15000,
+                "request_timeout_ms": 5000,
                 "max_attempts": 5,
                 "backoff_initial_ms": 20,
                 "backoff_max_ms": 400,
@@ -364,6 +363,23 @@ class Hub:
                                    (cursor["value"], cursor["key"]))
         return unread, spooled, spooled_batches
 
+    def rewind_cursor(self, rows):
+        """Test of the test: moves the cursor back `rows` rows, so they are read and sent again."""
+        db = sqlite3.connect(self.state_db)
+        try:
+            (text,) = db.execute("SELECT cursor_json FROM cursors WHERE resource = ?", (RESOURCE,)).fetchone()
+            cursor = json.loads(text)
+            back = source_scalar(self.source,
+                                 "SELECT json_array(gxsj, id) FROM household_population "
+                                 "WHERE gxsj < ?1 OR (gxsj = ?1 AND id <= ?2) ORDER BY gxsj DESC, id DESC "
+                                 "LIMIT 1 OFFSET ?3", (cursor["value"], cursor["key"], rows))
+            value, key = json.loads(back)
+            db.execute("UPDATE cursors SET cursor_json = ? WHERE resource = ?",
+                       (json.dumps({"key": key, "value": value}), RESOURCE))
+            db.commit()
+        finally:
+            db.close()
+
 
 def progress_of(err_path):
     """(sync started?, batches spooled, batches delivered) from a run's debug log."""
@@ -382,6 +398,22 @@ def run_to_completion(hub, what, limit_s=300):
     hub.children.reap(proc)
     hub.check_no_secret(base)
     return proc.returncode, base
+
+
+def run_until_ok(hub, what, attempts=6):
+    """Runs sync until it exits 0; exit 4 (delivery gave up under faults) is retried, bounded.
+    Returns the seconds the runs took."""
+    elapsed = 0.0
+    for attempt in range(1, attempts + 1):
+        t0 = time.monotonic()
+        code, base = run_to_completion(hub, what)
+        elapsed += time.monotonic() - t0
+        if code == 0:
+            return elapsed
+        if code != 4:
+            raise TestFailure(f"{what} exited {code}:\n{tail(base + '.err')}")
+        log(f"{what}: attempt {attempt} exited 4 (delivery failure under faults); again")
+    raise TestFailure(f"{what} did not succeed in {attempts} attempts:\n{tail(base + '.err')}")
 
 
 def tail(path, lines=15):
@@ -425,16 +457,8 @@ def calibrate(children, args, work, fault_args, app_key, secret):
         hub = Hub(children, args.build_dir, scratch, os.path.join(scratch, "state.db"), source, province, app_key,
                   secret, args.batch_rows)
         hub.write_config()
-        t0 = time.monotonic()
-        code, base = run_to_completion(hub, "calibration full sync")
-        full = time.monotonic() - t0
-        if code != 0:
-            raise TestFailure(f"calibration full sync exited {code}:\n{tail(base + '.err')}")
-        t0 = time.monotonic()
-        code, base = run_to_completion(hub, "calibration idle sync")
-        idle = time.monotonic() - t0
-        if code != 0:
-            raise TestFailure(f"calibration idle sync exited {code}:\n{tail(base + '.err')}")
+        full = run_until_ok(hub, "calibration full sync")
+        idle = run_until_ok(hub, "calibration idle sync")
     finally:
         province.stop()
     shutil.rmtree(scratch)
@@ -484,9 +508,14 @@ def crash_test(args, work, children):
             raise TestFailure(f"only {kills} of {args.kills} kills landed in {max_cycles} runs "
                               f"({finished} runs finished before their kill)")
         unread, spooled_rows, spooled_batches = hub.pending_rows()
-        # Keep work arriving: always when little is left, sometimes anyway.
-        if unread + spooled_rows < 2 * args.batch_rows or rng.random() < 0.3:
-            count = rng.randint(1, 3 * args.batch_rows)
+        # Keep work arriving, so kills land in reading and delivery rather
+        # than in startup: plenty when little is left, a few rows sometimes.
+        count = 0
+        if unread + spooled_rows < 6 * args.batch_rows:
+            count = rng.randint(args.batch_rows, 6 * args.batch_rows)
+        elif rng.random() < 0.3:
+            count = rng.randint(1, 2 * args.batch_rows)
+        if count:
             add_rows(args.build_dir, source, count, rng.randrange(1, 2**31))
             rows_sent += count
             unread += count
@@ -495,9 +524,9 @@ def crash_test(args, work, children):
         batches_to_read = -(-unread // args.batch_rows)
         expected_s = idle_s + pending * per_row_s
         if rng.random() < 0.15:
-            delay = rng.uniform(0.0, max(idle_s, 0.02))  # startup: config, plugin, state, schema
+            delay = rng.uniform(0.0, 0.5 * idle_s)  # startup: config, plugin, state file, first read
         else:
-            delay = rng.uniform(0.0, expected_s)
+            delay = rng.uniform(0.3 * idle_s, expected_s)
         proc, base = hub.start_sync()
         try:
             proc.wait(timeout=delay)
@@ -519,6 +548,9 @@ def crash_test(args, work, children):
             else:
                 phase = "after the last receipt"
             phases[phase] += 1
+            if args.inject_duplicates and kills == max(args.kills // 2, 1) and os.path.exists(hub.state_db):
+                hub.rewind_cursor(args.batch_rows + 7)
+                log(f"--inject-duplicates: cursor moved back {args.batch_rows + 7} rows; (c) must now fail")
             log(f"kill {kills:3d}: after {delay:6.3f} s of ~{expected_s:5.2f} s ({pending} rows pending, "
                 f"{spooled_batches} spooled before): {spooled} batches spooled, {delivered} delivered, {phase}")
         else:
@@ -531,15 +563,8 @@ def crash_test(args, work, children):
         f"{adds} appends, {rows_sent} rows in the source")
 
     # The final, unkilled run: retries allowed (faults may exhaust a batch's attempts), bounded.
-    for attempt in range(1, 7):
-        code, base = run_to_completion(hub, "final sync")
-        if code == 0:
-            break
-        if code != 4:
-            raise TestFailure(f"final sync exited {code}:\n{tail(base + '.err')}")
-        log(f"final sync attempt {attempt} exited 4 (delivery failure under faults); again")
-    else:
-        raise TestFailure(f"final sync did not succeed in 6 attempts:\n{tail(base + '.err')}")
+    final_s = run_until_ok(hub, "final sync")
+    log(f"final unkilled sync done in {final_s:.2f} s")
 
     state = hub.state()
     if state["outbox"]:
@@ -555,47 +580,64 @@ def crash_test(args, work, children):
     return verify(province, source, rows_sent, hub_delivered)
 
 
+def record_digest(record):
+    # Compact, so a few hundred thousand expected records fit in memory.
+    return hashlib.sha1(json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).digest()
+
+
 def verify(province, source, rows_sent, hub_delivered):
     with open(MAPPING, encoding="utf-8") as f:
         mapping_fields = json.load(f)["fields"]
-    rows = source_rows(source)
-    if len(rows) != rows_sent:
-        raise TestFailure(f"the source has {len(rows)} rows, the test added up {rows_sent}")
+    fields = [spec["field"] for spec in mapping_fields]
+    expected = {}  # id_card -> digest of the record its source row maps to
+    for row in source_rows(source):
+        expected[row["gmsfhm"]] = record_digest(expected_record(row, mapping_fields))
+    source_count = len(expected)
+    if source_count != rows_sent:
+        raise TestFailure(f"the source has {source_count} distinct ids, the test put {rows_sent} rows in it")
     info = province.resource()
     batches = province.batches()
-    records = province.records()
+
+    listed = 0
+    repeated = 0
+    extra = 0
+    mismatched = []
+    seen = set()
+    for page in province.record_pages():
+        for rec in page:
+            listed += 1
+            key = rec.get("id_card")
+            if key in seen:
+                repeated += 1
+                continue
+            seen.add(key)
+            want = expected.get(key)
+            if want is None:
+                extra += 1
+            elif record_digest({f: unwrap_union(rec.get(f)) for f in fields}) != want:
+                mismatched.append(rec)
+    missing = source_count - (len(seen) - extra)
     problems = []
 
     # (a) one record per source row
-    if info["records"] != len(rows) or len(records) != len(rows):
-        problems.append(f"(a) province holds {info['records']} records ({len(records)} listed), "
-                        f"source has {len(rows)} rows")
+    if info["records"] != source_count or listed != source_count:
+        problems.append(f"(a) the province holds {info['records']} records ({listed} listed), "
+                        f"the source has {source_count} rows")
 
     # (b) every record equals its source row, all fields
-    by_key = {}
-    for rec in records:
-        by_key.setdefault(rec["id_card"], []).append(rec)
-    repeated = sum(1 for v in by_key.values() if len(v) > 1)
-    if repeated:
-        problems.append(f"(b) {repeated} keys listed more than once")
-    missing = 0
-    mismatched = []
-    for row in rows:
-        held = by_key.get(row["gmsfhm"])
-        if not held:
-            missing += 1
-            continue
-        want = expected_record(row, mapping_fields)
-        for field, value in want.items():
-            if unwrap_union(held[0].get(field)) != value:
-                mismatched.append(f"id {row['id']} field {field}")
-                break
-    extra = len(set(by_key) - {row["gmsfhm"] for row in rows})
-    if missing or mismatched or extra:
+    if repeated or missing or extra or mismatched:
+        details = []
+        by_key = {row["gmsfhm"]: row for row in source_rows(source)} if mismatched else {}
+        for rec in mismatched[:3]:
+            row = by_key[rec["id_card"]]
+            want = expected_record(row, mapping_fields)
+            bad = [f for f in fields if unwrap_union(rec.get(f)) != want[f]]
+            details.append(f"source row id {row['id']}: fields {bad} differ")
         problems.append(f"(b) {missing} source rows missing at the province, {extra} records not in the source, "
-                        f"{len(mismatched)} records differ from their row (first: {mismatched[:3]})")
+                        f"{repeated} keys listed twice, {len(mismatched)} records differ from their source row"
+                        + (f" ({'; '.join(details)})" if details else ""))
 
-    # (c) nothing delivered twice
+    # (c) nothing delivered twice: what was RECEIVED, not what the upsert kept
     accepted = sum(b["records_accepted"] for b in batches)
     if info["rows_received"] != rows_sent or accepted != rows_sent:
         by_sequence = {}
@@ -603,20 +645,20 @@ def verify(province, source, rows_sent, hub_delivered):
             by_sequence.setdefault(b["sequence"], []).append(b)
         reused = {s: len(v) for s, v in by_sequence.items() if len(v) > 1}
         problems.append(
-            f"(c) DUPLICATE DELIVERY: province received {info['rows_received']} rows "
-            f"(sum of records_accepted over {len(batches)} stored batches: {accepted}), the source sent exactly "
-            f"{rows_sent}: {info['rows_received'] - rows_sent} rows arrived more than once; "
-            f"the hub's receipts count {hub_delivered} rows; "
-            f"{len(reused)} batch sequences stored under more than one batch id"
-            + (f" (e.g. {dict(list(reused.items())[:5])})" if reused else ""))
-    if hub_delivered != rows_sent and not any(p.startswith("(c)") for p in problems):
-        problems.append(f"(c) the hub's receipts count {hub_delivered} rows, the source sent {rows_sent}")
+            f"(c) DUPLICATE DELIVERY: the province received {info['rows_received']} rows (sum of records_accepted "
+            f"over its {len(batches)} stored batches: {accepted}); the source had exactly {rows_sent}, so "
+            f"{info['rows_received'] - rows_sent} rows arrived more than once; the hub's receipts count "
+            f"{hub_delivered} rows; {len(reused)} batch sequences are stored under more than one batch id"
+            + (f" (sequence: copies {dict(list(reused.items())[:5])})" if reused else ""))
+    elif hub_delivered != rows_sent:
+        problems.append(f"(c) the hub's receipts count {hub_delivered} rows, the source had {rows_sent}")
 
     log(f"province: {info['records']} records, rows_received {info['rows_received']}, {len(batches)} batches, "
-        f"sum records_accepted {accepted}; source {len(rows)} rows; hub receipts {hub_delivered} rows")
+        f"sum records_accepted {accepted}; source {source_count} rows; hub receipts {hub_delivered} rows")
     if problems:
         raise TestFailure("\n  ".join(["the province does not hold every row exactly once:"] + problems))
-    log(f"every one of {len(rows)} rows is held once, equal to its source row, and was received once")
+    log(f"every one of {source_count} rows is held once, equal to its source row (all {len(fields)} fields), "
+        f"and was received exactly once")
 
 
 def main():
@@ -627,6 +669,8 @@ def main():
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     parser.add_argument("--batch-rows", type=int, default=500, help="sync.batch_rows")
     parser.add_argument("--no-faults", action="store_true", help="do not ask the province for faults")
+    parser.add_argument("--inject-duplicates", action="store_true",
+                        help="test of the test: move the hub's cursor back once; the test must fail in (c)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir even on success")
     args = parser.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
