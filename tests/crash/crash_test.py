@@ -14,7 +14,8 @@ completion. Then the province must hold every source row exactly once:
 and the hub's outbox is empty with no dead letters.
 
 usage: crash_test.py --build-dir BUILD [--kills 20] [--rows 20000] [--seed N]
-                     [--batch-rows 500] [--no-faults] [--keep]
+                     [--batch-rows 500] [--province-bin PATH] [--no-faults] [--keep]
+                     [--inject-duplicates]   (test of the test: must fail in (c))
 Standard library only. Everything on 127.0.0.1; every child is killed and
 reaped on exit; the temp dir is removed on success and kept on failure.
 """
@@ -101,12 +102,19 @@ class Children:
 
 # --- province ---------------------------------------------------------------
 
+PROVINCE_BIN = None  # --province-bin: another build's dxhub-province (e.g. one with faults)
+
+
+def province_binary(build_dir):
+    return PROVINCE_BIN or os.path.join(build_dir, "bin", "dxhub-province")
+
+
 class Province:
     """dxhub-province as its own process, plus a signed GET client."""
 
     def __init__(self, children, build_dir, work, app_key, secret, fault_args, name):
         self.children = children
-        self.binary = os.path.join(build_dir, "bin", "dxhub-province")
+        self.binary = province_binary(build_dir)
         self.work = work
         self.app_key = app_key
         self.secret = secret
@@ -436,7 +444,7 @@ def add_rows(build_dir, source, count, seed):
 
 
 def supported_faults(build_dir):
-    r = subprocess.run([os.path.join(build_dir, "bin", "dxhub-province"), "--help"], capture_output=True,
+    r = subprocess.run([province_binary(build_dir), "--help"], capture_output=True,
                        timeout=60, text=True)
     args = []
     for flag, value in FAULTS:
@@ -668,12 +676,15 @@ def main():
     parser.add_argument("--rows", type=int, default=20000, help="initial source rows")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     parser.add_argument("--batch-rows", type=int, default=500, help="sync.batch_rows")
+    parser.add_argument("--province-bin", help="the dxhub-province to run (default: BUILD/bin/dxhub-province)")
     parser.add_argument("--no-faults", action="store_true", help="do not ask the province for faults")
     parser.add_argument("--inject-duplicates", action="store_true",
                         help="test of the test: move the hub's cursor back once; the test must fail in (c)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir even on success")
     args = parser.parse_args()
     args.build_dir = os.path.abspath(args.build_dir)
+    global PROVINCE_BIN
+    PROVINCE_BIN = os.path.abspath(args.province_bin) if args.province_bin else None
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1, 2**31)
     log(f"seed {args.seed} (reproduce: --seed {args.seed} --kills {args.kills} --rows {args.rows})")
