@@ -466,11 +466,29 @@ def calibrate(children, args, work, fault_args, app_key, secret):
                   secret, args.batch_rows)
         hub.write_config()
         full = run_until_ok(hub, "calibration full sync")
+        reading = reading_seconds(os.path.join(scratch, "state.db-run001.err"))
         idle = run_until_ok(hub, "calibration idle sync")
     finally:
         province.stop()
-    shutil.rmtree(scratch)
-    return full, idle
+    return full, idle, reading
+
+
+def log_time(line):
+    # "2026-12-01T21:32:58.058 info ..." -> seconds (only differences are used)
+    stamp = datetime.datetime.strptime(line[:23], "%Y-%m-%dT%H:%M:%S.%f")
+    return stamp.timestamp()
+
+
+def reading_seconds(err_path):
+    """From a run's debug log: seconds from 'sync started' to the last spooled batch (the reader's share)."""
+    with open(err_path, "rb") as f:
+        lines = f.read().decode(errors="replace").splitlines()
+    try:
+        start = log_time(next(line for line in lines if "sync started" in line))
+        last = log_time([line for line in lines if ": spooled batch " in line][-1])
+    except (StopIteration, IndexError, ValueError):
+        return None
+    return max(last - start, 0.0)
 
 
 def crash_test(args, work, children):
@@ -493,9 +511,11 @@ def crash_test(args, work, children):
         fault_args += ["--fault-seed", str(args.seed)]
         log("faults: " + " ".join(fault_args))
 
-    full_s, idle_s = calibrate(children, args, work, fault_args, app_key, secret)
+    full_s, idle_s, reading_s = calibrate(children, args, work, fault_args, app_key, secret)
     per_row_s = max(full_s - idle_s, 0.0) / max(args.rows, 1)
-    log(f"unkilled runs: full sync of {args.rows} rows {full_s:.2f} s, idle sync {idle_s:.2f} s")
+    read_per_row_s = (reading_s if reading_s is not None else full_s - idle_s) / max(args.rows, 1)
+    log(f"unkilled runs: full sync of {args.rows} rows {full_s:.2f} s (reading the first "
+        f"{reading_s if reading_s is not None else float('nan'):.2f} s of it), idle sync {idle_s:.2f} s")
 
     province = Province(children, args.build_dir, work, app_key, secret, fault_args, "province")
     province.start()
@@ -531,8 +551,14 @@ def crash_test(args, work, children):
         pending = unread + spooled_rows
         batches_to_read = -(-unread // args.batch_rows)
         expected_s = idle_s + pending * per_row_s
-        if rng.random() < 0.15:
-            delay = rng.uniform(0.0, 0.5 * idle_s)  # startup: config, plugin, state file, first read
+        # Where the kill lands: startup (config, plugin, state file), while
+        # the reader is still reading (when delivery is slower than reading
+        # it is done long before delivery is), or anywhere in the run.
+        aim = rng.random()
+        if aim < 0.15:
+            delay = rng.uniform(0.0, 0.5 * idle_s)
+        elif aim < 0.45:
+            delay = rng.uniform(0.3 * idle_s, 0.5 * idle_s + unread * read_per_row_s)
         else:
             delay = rng.uniform(0.3 * idle_s, expected_s)
         proc, base = hub.start_sync()
