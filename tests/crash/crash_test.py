@@ -28,6 +28,7 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -420,8 +421,18 @@ def run_until_ok(hub, what, attempts=6):
             return elapsed
         if code != 4:
             raise TestFailure(f"{what} exited {code}:\n{tail(base + '.err')}")
-        log(f"{what}: attempt {attempt} exited 4 (delivery failure under faults); again")
+        log(f"{what}: attempt {attempt} exited 4 ({delivery_failure_reason(base + '.err')}); again")
     raise TestFailure(f"{what} did not succeed in {attempts} attempts:\n{tail(base + '.err')}")
+
+
+def delivery_failure_reason(err_path):
+    """The province's answer that stopped delivery (e.g. 'HTTP 401 NONCE_REUSED'), from a run's log."""
+    with open(err_path, "rb") as f:
+        for line in f.read().decode(errors="replace").splitlines():
+            if "delivery stopped:" in line:
+                match = re.search(r"HTTP (\d+) ([A-Z_]+)", line)
+                return f"delivery stopped on {match.group(0)}" if match else "delivery stopped: " + line[-120:]
+    return "delivery failure"
 
 
 def tail(path, lines=15):
@@ -497,7 +508,8 @@ def crash_test(args, work, children):
     secret = secrets.token_hex(32)
     source = os.path.join(work, "source.db")
     r = subprocess.run([os.path.join(args.build_dir, "bin", "dxhub-sample"), "household", "--db", source,
-                        "--rows", str(args.rows), "--seed", str(args.seed)], capture_output=True, timeout=300)
+                        "--rows", str(args.rows), "--seed", str(args.seed)], capture_output=True, timeout=300,
+                       preexec_fn=_die_with_parent)
     if r.returncode != 0:
         raise TestFailure(f"dxhub-sample household exited {r.returncode}: {r.stderr.decode(errors='replace')}")
     rows_sent = args.rows
@@ -591,7 +603,8 @@ def crash_test(args, work, children):
             finished += 1
             if proc.returncode not in (0, 4):  # 4: delivery gave up on faults; the next run goes on
                 raise TestFailure(f"dxhub sync exited {proc.returncode} (not killed):\n{tail(base + '.err')}")
-            log(f"run finished by itself with {proc.returncode} before its kill at {delay:.3f} s")
+            log(f"run finished by itself with {proc.returncode} before its kill at {delay:.3f} s"
+                + (f" ({delivery_failure_reason(base + '.err')})" if proc.returncode == 4 else ""))
 
     log(f"{kills} kills in {cycle} runs ({finished} finished before the kill); phases: {phases}; "
         f"{adds} appends, {rows_sent} rows in the source")
