@@ -62,8 +62,11 @@ class TestFailure(Exception):
     pass
 
 
+_T0 = time.monotonic()
+
+
 def log(message):
-    print(f"crash_test: {message}", flush=True)
+    print(f"crash_test: [{time.monotonic() - _T0:6.1f} s] {message}", flush=True)
 
 
 # --- children -------------------------------------------------------------
@@ -546,10 +549,10 @@ def crash_test(args, work, children):
         # Keep work arriving, so kills land in reading and delivery rather
         # than in startup: plenty when little is left, a few rows sometimes.
         count = 0
-        if unread + spooled_rows < 6 * args.batch_rows:
-            count = rng.randint(args.batch_rows, 6 * args.batch_rows)
+        if unread + spooled_rows < 4 * args.batch_rows:
+            count = rng.randint(args.batch_rows, 4 * args.batch_rows)
         elif rng.random() < 0.3:
-            count = rng.randint(1, 2 * args.batch_rows)
+            count = rng.randint(1, args.batch_rows)
         if count:
             add_rows(args.build_dir, source, count, rng.randrange(1, 2**31))
             rows_sent += count
