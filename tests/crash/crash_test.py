@@ -701,7 +701,8 @@ def verify(province, source, rows_sent, hub_delivered):
         problems.append(f"(c) the hub's receipts count {hub_delivered} rows, the source had {rows_sent}")
 
     log(f"province: {info['records']} records, rows_received {info['rows_received']}, {len(batches)} batches, "
-        f"sum records_accepted {accepted}; source {source_count} rows; hub receipts {hub_delivered} rows")
+        f"sum records_accepted {accepted}; source {source_count} rows; hub receipts {hub_delivered} rows "
+        f"(GETs signed with the {province.sign_form} string to sign)")
     if problems:
         raise TestFailure("\n  ".join(["the province does not hold every row exactly once:"] + problems))
     log(f"every one of {source_count} rows is held once, equal to its source row (all {len(fields)} fields), "
