@@ -35,6 +35,8 @@ int set_avro_value(const ConvertedValue& value, avro_value_t* target) {
     case Kind::kBytes:
       // avro-c copies the bytes; its API is not const-correct.
       return avro_value_set_bytes(target, const_cast<char*>(value.text.data()), value.text.size());
+    case Kind::kFixed:
+      return avro_value_set_fixed(target, const_cast<char*>(value.text.data()), value.text.size());
   }
   return 22;  // EINVAL, as avro-c reports a wrong type
 }
@@ -54,6 +56,7 @@ void append_avro_binary(const ConvertedValue& value, std::string& out) {
       avro::append_avro_long(out, static_cast<int64_t>(value.text.size()));
       out.append(value.text.data(), value.text.size());
       return;
+    case Kind::kFixed: out.append(value.text.data(), value.text.size()); return;
   }
 }
 

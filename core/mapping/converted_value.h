@@ -13,7 +13,7 @@
 namespace dxhub::mapping {
 
 struct ConvertedValue {
-  enum class Kind : uint8_t { kNull, kInt, kLong, kFloat, kDouble, kBoolean, kEnum, kString, kBytes };
+  enum class Kind : uint8_t { kNull, kInt, kLong, kFloat, kDouble, kBoolean, kEnum, kString, kBytes, kFixed };
 
   ConvertedValue() = default;
   // `text` may point into `digits`: a copy would dangle.
@@ -24,10 +24,11 @@ struct ConvertedValue {
   int64_t integer = 0;    // kInt, kLong, kBoolean (0/1), kEnum (symbol index)
   double real = 0;        // kDouble
   float single = 0;       // kFloat
-  // kString: UTF-8 followed by a NUL (avro-c needs it); kBytes: raw bytes.
+  // kString: UTF-8 followed by a NUL (avro-c needs it); kBytes: raw bytes;
+  // kFixed: exactly the fixed's size of raw bytes (no length prefix).
   // Points into the source row, the mapper's tables or `digits`.
   std::string_view text;
-  char digits[40];        // numbers rendered as text live here (NUL-terminated)
+  char digits[40];        // numbers rendered as text (NUL-terminated), decimals' bytes
 };
 
 // Sets `value` on `target` (the union branch already selected); returns

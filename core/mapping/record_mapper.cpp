@@ -23,37 +23,17 @@ bool is_time_type(TargetType t) {
   return t == TargetType::kDate || t == TargetType::kTimestampMillis || t == TargetType::kTimestampMicros;
 }
 
-// The value as it appears in error messages: text quoted and cut short,
-// bytes that are not printable UTF-8 shown as \xNN.
-std::string quote(const FieldValue& v) {
+// What kind of source value failed, for error messages. The value itself
+// never appears: reasons are logged and the rows hold personal data.
+const char* kind_of(const FieldValue& v) {
   switch (v.type) {
     case FieldValue::Type::kNull: return "NULL";
-    case FieldValue::Type::kInt: return std::to_string(v.i);
-    case FieldValue::Type::kReal: {
-      char buf[32];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v.d);
-      return ec == std::errc() ? std::string(buf, end) : "a real number";
-    }
-    case FieldValue::Type::kBlob: return "a blob of " + std::to_string(v.s.size()) + " bytes";
-    case FieldValue::Type::kText: break;
+    case FieldValue::Type::kInt: return "integer";
+    case FieldValue::Type::kReal: return "real";
+    case FieldValue::Type::kText: return "text";
+    case FieldValue::Type::kBlob: return "blob";
   }
-  std::string out = "'";
-  const std::string_view text = v.s.substr(0, kQuotedValueLimit);
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-    if (i + len <= text.size() && c >= 0x20 && c != 0x7F && mapping::is_valid_utf8(text.substr(i, len))) {
-      out.append(text.substr(i, len));
-      i += len;
-    } else {
-      char hex[5];
-      std::snprintf(hex, sizeof hex, "\\x%02X", c);
-      out += hex;
-      ++i;
-    }
-  }
-  out += v.s.size() > kQuotedValueLimit ? "'..." : "'";
-  return out;
+  return "value";
 }
 
 // Decimal text of `v` into buf (NUL-terminated); returns its length.
@@ -138,6 +118,9 @@ Expected<RecordMapper> RecordMapper::build(const mapping::MappingSpec& spec, con
     if (fm.format && !is_time_type(sf->type)) {
       return config_error(at + ": \"format\" applies to date and timestamp fields, not " +
                           mapping::target_type_name(sf->type));
+    }
+    if (sf->type == TargetType::kDecimal) {
+      plan.decimal = mapping::DecimalSpec{sf->precision, sf->scale, sf->fixed_size};
     }
     if (is_time_type(sf->type)) {
       const bool with_time = sf->type != TargetType::kDate;
@@ -429,6 +412,21 @@ Status RecordMapper::convert(const FieldPlan& plan, const FieldValue& value, map
       out.integer = v;
       return Status::ok();
     }
+    case TargetType::kDecimal: {
+      size_t length = 0;
+      mapping::DecimalProblem problem = mapping::DecimalProblem::kNotDecimal;
+      if (value.type == Type::kText) {
+        problem = mapping::decimal_from_text(value.s, plan.decimal, out.digits, length);
+      } else if (value.type == Type::kInt) {
+        problem = mapping::decimal_from_integer(value.i, plan.decimal, out.digits, length);
+      } else if (value.type == Type::kReal) {
+        problem = mapping::decimal_from_real(value.d, plan.decimal, out.digits, length);
+      }
+      if (problem != mapping::DecimalProblem::kOk) return decimal_error(plan, value, problem);
+      out.kind = plan.decimal.fixed_size > 0 ? Kind::kFixed : Kind::kBytes;
+      out.text = std::string_view(out.digits, length);
+      return Status::ok();
+    }
   }
   return internal_error("field " + plan.field + ": unknown target type");
 }
@@ -477,6 +475,7 @@ void RecordMapper::convert_default(const DefaultPlan& plan, mapping::ConvertedVa
     case TargetType::kDouble: out.kind = Kind::kDouble; out.real = d.real; return;
     case TargetType::kBoolean: out.kind = Kind::kBoolean; return;
     case TargetType::kEnum: out.kind = Kind::kEnum; return;
+    case TargetType::kDecimal: out.kind = Kind::kNull; return;  // only null defaults are accepted
   }
 }
 
@@ -498,8 +497,21 @@ Status RecordMapper::set_default(const DefaultPlan& plan, avro_value_t* field) {
 }
 
 Status RecordMapper::field_error(const FieldPlan& plan, const FieldValue& value, std::string_view problem) {
-  return data_error("field " + plan.field + " (column " + plan.column + "): " + quote(value) + " " +
+  return data_error("field " + plan.field + " (column " + plan.column + "): " + kind_of(value) + " " +
                     std::string(problem));
+}
+
+Status RecordMapper::decimal_error(const FieldPlan& plan, const FieldValue& value, mapping::DecimalProblem problem) {
+  const std::string form = "decimal(" + std::to_string(plan.decimal.precision) + "," +
+                           std::to_string(plan.decimal.scale) + ")";
+  switch (problem) {
+    case mapping::DecimalProblem::kExceedsPrecision:
+      return field_error(plan, value, "exceeds the precision of " + form);
+    case mapping::DecimalProblem::kNotFinite:
+      return field_error(plan, value, "is not a finite number for " + form);
+    default:
+      return field_error(plan, value, "is not a " + form + " number ([+-]digits[.digits])");
+  }
 }
 
 Status RecordMapper::avro_error(const FieldPlan& plan, int rc) {
@@ -534,7 +546,16 @@ std::string RecordMapper::row_to_json(const RowView& row) const {
       case FieldValue::Type::kNull: object[name] = nullptr; break;
       case FieldValue::Type::kInt: object[name] = v.i; break;
       case FieldValue::Type::kReal: object[name] = v.d; break;  // NaN/Inf dump as null
-      case FieldValue::Type::kText: object[name] = std::string(v.s); break;
+      case FieldValue::Type::kText:
+        if (mapping::is_valid_utf8(v.s)) {
+          object[name] = std::string(v.s);
+        } else {
+          // Kept byte for byte (replacement characters would lose them).
+          std::string hex;
+          for (unsigned char c : v.s) hex += {kHex[c >> 4], kHex[c & 15]};
+          object[name] = nlohmann::ordered_json{{"invalid_utf8_hex", std::move(hex)}};
+        }
+        break;
       case FieldValue::Type::kBlob: {
         std::string hex = "0x";
         for (unsigned char c : v.s) hex += {kHex[c >> 4], kHex[c & 15]};

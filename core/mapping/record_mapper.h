@@ -17,6 +17,7 @@
 #include "core/common/row.h"
 #include "core/common/status.h"
 #include "core/mapping/converted_value.h"
+#include "core/mapping/decimal.h"
 #include "core/mapping/mapping_spec.h"
 #include "core/mapping/schema_fields.h"
 #include "core/mapping/value_parsers.h"
@@ -45,7 +46,8 @@ class RecordMapper {
 
   // Fills `record`, a generic value of the schema (reset it first), from
   // `row`, laid out as the bound connector columns. A bad value is kData
-  // naming field, column and value; the caller dead-letters the row.
+  // naming field, column, the kind of source value and the problem -- never
+  // the value itself (reasons end up in logs); the caller dead-letters the row.
   Status map(const RowView& row, avro_value_t* record) const;
 
   // The compiled path: APPENDS the Avro binary encoding of the record to
@@ -60,7 +62,9 @@ class RecordMapper {
   std::string source_key(const RowView& row) const;
 
   // The row as a JSON object (column name -> value) for the dead-letter
-  // store. Invalid UTF-8 is replaced, blobs are hex text.
+  // store. Blobs are "0x" + hex; text that is not valid UTF-8 is
+  // {"invalid_utf8_hex": "<hex>"} so that its bytes survive. Never throws on
+  // any byte sequence.
   std::string row_to_json(const RowView& row) const;
 
  private:
@@ -89,6 +93,7 @@ class RecordMapper {
     bool has_codes = false;
     LookupTable lookup;  // codes, or enum symbol names when there are none
     mapping::TimeLayout layout;
+    mapping::DecimalSpec decimal;  // kDecimal
   };
   struct DefaultPlan {
     int field_index = 0;
@@ -116,6 +121,7 @@ class RecordMapper {
   // The error map() reports for a row encode() found bad.
   Status first_error(const RowView& row) const;
   static Status field_error(const FieldPlan& plan, const FieldValue& value, std::string_view problem);
+  static Status decimal_error(const FieldPlan& plan, const FieldValue& value, mapping::DecimalProblem problem);
   static Status avro_error(const FieldPlan& plan, int rc);
 
   std::string origin_;

@@ -19,7 +19,14 @@ enum class TargetType : uint8_t {
   kDate,             // int, logicalType date: days since 1970-01-01
   kTimestampMillis,  // long, logicalType timestamp-millis: UTC epoch ms
   kTimestampMicros,  // long, logicalType timestamp-micros: UTC epoch us
+  kDecimal,          // bytes or fixed, logicalType decimal: two's-complement unscaled value
 };
+
+// The largest decimal precision the mapping supports (the unscaled value
+// must fit in 128 bits).
+inline constexpr int kMaxDecimalPrecision = 38;
+// The largest fixed size a decimal may have (ConvertedValue's buffer).
+inline constexpr int kMaxDecimalFixedSize = 32;
 
 const char* target_type_name(TargetType type);
 
@@ -39,11 +46,20 @@ struct SchemaField {
   int null_branch = -1;
   int value_branch = -1;
   std::vector<std::string> symbols;    // enum symbols, in order
+  int precision = 0;                   // kDecimal: 1..kMaxDecimalPrecision
+  int scale = 0;                       // kDecimal: 0..precision
+  int fixed_size = 0;                  // kDecimal on fixed: its size; 0 on bytes
   std::optional<FieldDefault> default_value;
 };
 
-// Describes the fields of a record schema. Types the mapping cannot fill
-// (arrays, maps, records, fixed, other unions) are kConfig naming the field.
+// Describes the fields of a record schema. Anything the mapping cannot fill
+// exactly is kConfig naming the field and the construct: arrays, maps,
+// records, plain fixed, unions other than ["null", T], and every logical
+// type but date (int), timestamp-millis/-micros (long) and decimal (bytes,
+// fixed) -- e.g. time-millis, time-micros, local-timestamp-*, uuid,
+// duration; also a logicalType written on the field instead of its type,
+// and a default the mapping cannot reproduce (a decimal default, a bytes
+// default with a character above U+00FF).
 Expected<std::vector<SchemaField>> describe_record_fields(const avro::Schema& schema);
 
 }  // namespace dxhub::mapping

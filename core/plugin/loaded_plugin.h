@@ -18,6 +18,12 @@ struct dxhub_host_context {
   bool accepting_declarations = false;  // only inside on_declare_resources
   std::vector<dxhub::ResourceSpec> resources;
   std::vector<std::string> declaration_errors;
+  // A host callback that failed inside (e.g. out of memory): it returned an
+  // error to the plugin instead of unwinding through the plugin's C frames,
+  // and load() reports this. `callback_failed` alone when even recording
+  // the message failed.
+  std::vector<std::string> callback_errors;
+  bool callback_failed = false;
 };
 
 namespace dxhub {

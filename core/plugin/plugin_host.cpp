@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "connectors/connector_factory.h"
+#include "core/plugin/host_callbacks.h"
 #include "core/plugin/loaded_plugin.h"
 #include "core/plugin/plugin_reader_connector.h"
 
@@ -30,8 +31,47 @@ const char* status_name(dxhub_status s) {
 }
 
 // ---- host callbacks (the plugin calls these) ----
+//
+// Each is noexcept and runs its body in guarded() (host_callbacks.h): an
+// exception never unwinds through the plugin's C frames.
 
-void host_log(dxhub_host_context* host, dxhub_log_level level, const char* message) {
+// The province's rule for resource ids (sandbox/province valid_resource):
+// 1 to 64 characters of [a-z0-9_]. A plugin declaring anything else is
+// refused at load instead of failing every delivery later.
+bool valid_resource_id(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// An id as it may appear in a message: printable ASCII kept, the rest \xNN.
+std::string printable(const std::string& id) {
+  std::string out;
+  for (size_t i = 0; i < id.size() && i < 80; ++i) {
+    const auto c = static_cast<unsigned char>(id[i]);
+    if (c >= 0x20 && c < 0x7F) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  if (id.size() > 80) out += "...";
+  return out;
+}
+
+void log_from_plugin(dxhub_host_context* host, dxhub_log_level level, const char* message);
+
+void host_log(dxhub_host_context* host, dxhub_log_level level, const char* message) noexcept {
+  guarded(host, "log", 0, [&] {
+    log_from_plugin(host, level, message);
+    return 0;
+  });
+}
+
+void log_from_plugin(dxhub_host_context* host, dxhub_log_level level, const char* message) {
   spdlog::level::level_enum l = spdlog::level::info;
   switch (level) {
     case DXHUB_LOG_DEBUG: l = spdlog::level::debug; break;
@@ -42,10 +82,12 @@ void host_log(dxhub_host_context* host, dxhub_log_level level, const char* messa
   spdlog::log(l, "plugin {}: {}", host->plugin_name, message != nullptr ? message : "");
 }
 
-const char* host_get_setting(dxhub_host_context* host, const char* key) {
-  if (key == nullptr) return nullptr;
-  auto it = host->settings.find(key);
-  return it == host->settings.end() ? nullptr : it->second.c_str();
+const char* host_get_setting(dxhub_host_context* host, const char* key) noexcept {
+  return guarded(host, "get_setting", static_cast<const char*>(nullptr), [&]() -> const char* {
+    if (key == nullptr) return nullptr;
+    auto it = host->settings.find(key);
+    return it == host->settings.end() ? nullptr : it->second.c_str();
+  });
 }
 
 std::string resolve(const std::string& mappings_dir, const char* relative) {
@@ -54,7 +96,7 @@ std::string resolve(const std::string& mappings_dir, const char* relative) {
   return (std::filesystem::path(mappings_dir) / p).lexically_normal().string();
 }
 
-dxhub_status host_declare_resource(dxhub_host_context* host, const dxhub_resource_declaration_v1* d) {
+dxhub_status declare_resource(dxhub_host_context* host, const dxhub_resource_declaration_v1* d) {
   auto refuse = [&](const std::string& why) {
     host->declaration_errors.push_back(why);
     return DXHUB_CONFIG;
@@ -68,6 +110,10 @@ dxhub_status host_declare_resource(dxhub_host_context* host, const dxhub_resourc
   spec.plugin = host->plugin_name;
   spec.resource_id = text(d->resource_id);
   if (spec.resource_id.empty()) return refuse("a resource declaration has no resource_id");
+  if (!valid_resource_id(spec.resource_id)) {
+    return refuse("resource id \"" + printable(spec.resource_id) +
+                  "\" is not 1-64 characters of [a-z0-9_] (the province refuses it)");
+  }
   const std::string what = "resource " + spec.resource_id + ": ";
   for (const auto& r : host->resources) {
     if (r.resource_id == spec.resource_id) return refuse(what + "declared twice");
@@ -87,6 +133,10 @@ dxhub_status host_declare_resource(dxhub_host_context* host, const dxhub_resourc
   spec.schedule = text(d->schedule);
   host->resources.push_back(std::move(spec));
   return DXHUB_OK;
+}
+
+dxhub_status host_declare_resource(dxhub_host_context* host, const dxhub_resource_declaration_v1* d) noexcept {
+  return guarded(host, "declare_resource", DXHUB_FATAL, [&] { return declare_resource(host, d); });
 }
 
 constexpr dxhub_host_services_v1 kHostServices = {
@@ -139,6 +189,21 @@ Status settings_into(const nlohmann::json& settings, std::map<std::string, std::
   return Status::ok();
 }
 
+// A host callback that failed while the plugin ran (see guarded()).
+}  // namespace
+
+Status callback_failures(const dxhub_host_context& context) {
+  if (context.callback_failed && context.callback_errors.empty()) {
+    return internal_error("a host callback failed (out of memory)");
+  }
+  if (context.callback_errors.empty()) return Status::ok();
+  std::string all;
+  for (const auto& e : context.callback_errors) all += (all.empty() ? "" : "; ") + e;
+  return internal_error(all);
+}
+
+namespace {
+
 Expected<std::shared_ptr<LoadedPlugin>> load_one(const PluginConfig& config, const std::string& mappings_dir,
                                                  PluginHost::PluginInfo& info) {
   if (config.path.empty()) return config_error("no library path given");
@@ -169,12 +234,14 @@ Expected<std::shared_ptr<LoadedPlugin>> load_one(const PluginConfig& config, con
   char error[kErrorBufferSize] = {};
   dxhub_plugin_instance* instance = nullptr;
   dxhub_status s = table->on_init(&kHostServices, &context, &instance, error, sizeof error);
+  DXHUB_RETURN_IF_ERROR(callback_failures(context));
   if (s != DXHUB_OK) return config_error(std::string("on_init failed (") + status_name(s) + "): " + error);
   plugin->set_instance(instance);
 
   context.accepting_declarations = true;
   s = table->on_declare_resources(instance, error, sizeof error);
   context.accepting_declarations = false;
+  DXHUB_RETURN_IF_ERROR(callback_failures(context));
   if (!context.declaration_errors.empty()) {
     std::string all;
     for (const auto& e : context.declaration_errors) all += (all.empty() ? "" : "; ") + e;

@@ -72,6 +72,7 @@ Expected<size_t> PluginReaderConnector::read(size_t max_rows, RowSink& sink) {
   rows_ = 0;
   max_rows_ = max_rows;
   sink_status_ = Status::ok();
+  sink_failed_ = false;
   for (auto& v : values_) v = FieldValue::null();
   auto who = [&] { return "plugin " + plugin_->context().plugin_name + ", resource " + resource_id_; };
 
@@ -81,6 +82,7 @@ Expected<size_t> PluginReaderConnector::read(size_t max_rows, RowSink& sink) {
                                                                       : static_cast<uint32_t>(max_rows);
   dxhub_status s = plugin_->table().on_read(reader_, ask, &sink_table_, error, sizeof error);
   sink_ = nullptr;
+  if (sink_failed_) return internal_error(who() + ": the host's row sink failed (out of memory)");
   if (!sink_status_.is_ok()) return sink_status_;
   if (s != DXHUB_OK) return from_plugin(s, who() + ": read failed", error);
 
@@ -104,50 +106,91 @@ FieldValue* PluginReaderConnector::slot(uint32_t column) {
   return &values_[column];
 }
 
-void PluginReaderConnector::sink_set_null(dxhub_row_sink_context* c, uint32_t column) {
-  if (FieldValue* v = self(c)->slot(column)) *v = FieldValue::null();
+void PluginReaderConnector::fail(const char* callback, const char* what) noexcept {
+  try {
+    if (sink_status_.is_ok()) {
+      sink_status_ = internal_error("plugin " + plugin_->context().plugin_name + ", resource " + resource_id_ +
+                                    ": host row sink " + callback + " failed: " + what);
+    }
+  } catch (...) {
+    sink_failed_ = true;
+  }
 }
 
-void PluginReaderConnector::sink_set_int64(dxhub_row_sink_context* c, uint32_t column, int64_t value) {
-  if (FieldValue* v = self(c)->slot(column)) *v = FieldValue::integer(value);
+template <typename Body>
+void PluginReaderConnector::guarded(const char* callback, Body&& body) noexcept {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    fail(callback, e.what());
+  } catch (...) {
+    fail(callback, "unknown exception");
+  }
 }
 
-void PluginReaderConnector::sink_set_double(dxhub_row_sink_context* c, uint32_t column, double value) {
-  if (FieldValue* v = self(c)->slot(column)) *v = FieldValue::real(value);
+void PluginReaderConnector::sink_set_null(dxhub_row_sink_context* c, uint32_t column) noexcept {
+  PluginReaderConnector* me = self(c);
+  me->guarded("set_null", [&] {
+    if (FieldValue* v = me->slot(column)) *v = FieldValue::null();
+  });
+}
+
+void PluginReaderConnector::sink_set_int64(dxhub_row_sink_context* c, uint32_t column, int64_t value) noexcept {
+  PluginReaderConnector* me = self(c);
+  me->guarded("set_int64", [&] {
+    if (FieldValue* v = me->slot(column)) *v = FieldValue::integer(value);
+  });
+}
+
+void PluginReaderConnector::sink_set_double(dxhub_row_sink_context* c, uint32_t column, double value) noexcept {
+  PluginReaderConnector* me = self(c);
+  me->guarded("set_double", [&] {
+    if (FieldValue* v = me->slot(column)) *v = FieldValue::real(value);
+  });
 }
 
 void PluginReaderConnector::sink_set_text(dxhub_row_sink_context* c, uint32_t column, const char* data,
-                                          size_t length) {
+                                          size_t length) noexcept {
   PluginReaderConnector* me = self(c);
-  FieldValue* v = me->slot(column);
-  if (v == nullptr) return;
-  std::string& buf = me->buffers_[column];
-  buf.assign(data != nullptr ? data : "", data != nullptr ? length : 0);  // keeps capacity; NUL-terminated
-  *v = FieldValue::text(buf);
+  me->guarded("set_text", [&] {
+    FieldValue* v = me->slot(column);
+    if (v == nullptr) return;
+    std::string& buf = me->buffers_[column];
+    buf.assign(data != nullptr ? data : "", data != nullptr ? length : 0);  // keeps capacity; NUL-terminated
+    *v = FieldValue::text(buf);
+  });
 }
 
 void PluginReaderConnector::sink_set_blob(dxhub_row_sink_context* c, uint32_t column, const void* data,
-                                          size_t length) {
+                                          size_t length) noexcept {
   PluginReaderConnector* me = self(c);
-  FieldValue* v = me->slot(column);
-  if (v == nullptr) return;
-  std::string& buf = me->buffers_[column];
-  buf.assign(data != nullptr ? static_cast<const char*>(data) : "", data != nullptr ? length : 0);
-  *v = FieldValue::blob(buf);
+  me->guarded("set_blob", [&] {
+    FieldValue* v = me->slot(column);
+    if (v == nullptr) return;
+    std::string& buf = me->buffers_[column];
+    buf.assign(data != nullptr ? static_cast<const char*>(data) : "", data != nullptr ? length : 0);
+    *v = FieldValue::blob(buf);
+  });
 }
 
-dxhub_status PluginReaderConnector::sink_end_row(dxhub_row_sink_context* c) {
+dxhub_status PluginReaderConnector::sink_end_row(dxhub_row_sink_context* c) noexcept {
   PluginReaderConnector* me = self(c);
-  if (!me->sink_status_.is_ok() || me->sink_ == nullptr) return DXHUB_FATAL;
-  if (me->rows_ >= me->max_rows_) {
-    me->sink_status_ = source_error("plugin " + me->plugin_->context().plugin_name + " emitted more than the " +
-                                    std::to_string(me->max_rows_) + " rows asked for");
+  dxhub_status status = DXHUB_FATAL;
+  me->guarded("end_row", [&] { status = me->end_row(); });
+  return status;
+}
+
+dxhub_status PluginReaderConnector::end_row() {
+  if (sink_failed_ || !sink_status_.is_ok() || sink_ == nullptr) return DXHUB_FATAL;
+  if (rows_ >= max_rows_) {
+    sink_status_ = source_error("plugin " + plugin_->context().plugin_name + " emitted more than the " +
+                                std::to_string(max_rows_) + " rows asked for");
     return DXHUB_FATAL;
   }
-  me->sink_status_ = me->sink_->on_row(RowView{me->values_.data(), me->values_.size()});
-  if (!me->sink_status_.is_ok()) return DXHUB_FATAL;
-  ++me->rows_;
-  for (auto& v : me->values_) v = FieldValue::null();  // unset columns of the next row are NULL
+  sink_status_ = sink_->on_row(RowView{values_.data(), values_.size()});  // may throw: sink_end_row catches
+  if (!sink_status_.is_ok()) return DXHUB_FATAL;
+  ++rows_;
+  for (auto& v : values_) v = FieldValue::null();  // unset columns of the next row are NULL
   return DXHUB_OK;
 }
 

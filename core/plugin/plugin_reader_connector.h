@@ -40,12 +40,20 @@ class PluginReaderConnector final : public Connector {
 
   static PluginReaderConnector* self(dxhub_row_sink_context* c) { return reinterpret_cast<PluginReaderConnector*>(c); }
   FieldValue* slot(uint32_t column);
-  static void sink_set_null(dxhub_row_sink_context* c, uint32_t column);
-  static void sink_set_int64(dxhub_row_sink_context* c, uint32_t column, int64_t value);
-  static void sink_set_double(dxhub_row_sink_context* c, uint32_t column, double value);
-  static void sink_set_text(dxhub_row_sink_context* c, uint32_t column, const char* data, size_t length);
-  static void sink_set_blob(dxhub_row_sink_context* c, uint32_t column, const void* data, size_t length);
-  static dxhub_status sink_end_row(dxhub_row_sink_context* c);
+  // The row sink the plugin calls: noexcept, and whatever the host side
+  // throws (a full buffer, the RowSink's on_row) becomes sink_status_ and
+  // DXHUB_FATAL from end_row, never an exception in the plugin's frames.
+  static void sink_set_null(dxhub_row_sink_context* c, uint32_t column) noexcept;
+  static void sink_set_int64(dxhub_row_sink_context* c, uint32_t column, int64_t value) noexcept;
+  static void sink_set_double(dxhub_row_sink_context* c, uint32_t column, double value) noexcept;
+  static void sink_set_text(dxhub_row_sink_context* c, uint32_t column, const char* data, size_t length) noexcept;
+  static void sink_set_blob(dxhub_row_sink_context* c, uint32_t column, const void* data, size_t length) noexcept;
+  static dxhub_status sink_end_row(dxhub_row_sink_context* c) noexcept;
+  dxhub_status end_row();
+  // Records what a sink callback threw; noexcept even when out of memory.
+  void fail(const char* callback, const char* what) noexcept;
+  template <typename Body>
+  void guarded(const char* callback, Body&& body) noexcept;
 
   std::shared_ptr<LoadedPlugin> plugin_;  // keeps the library loaded while this reader lives
   std::string resource_id_;
@@ -61,6 +69,7 @@ class PluginReaderConnector final : public Connector {
   size_t rows_ = 0;
   size_t max_rows_ = 0;
   Status sink_status_;
+  bool sink_failed_ = false;  // a callback threw and not even its message could be kept
 };
 
 }  // namespace dxhub

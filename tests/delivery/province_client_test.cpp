@@ -117,7 +117,9 @@ class ProvinceClientTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(server_.listening()); }
   LoopbackHttpServer server_;
-  const std::string body_ = std::string("Obj\x01 avro container bytes \x00\xff", 31);
+  // sizeof - 1: the embedded NUL counts, the terminating one does not.
+  static constexpr char kBody[] = "Obj\x01 avro container bytes \x00\xff";
+  const std::string body_ = std::string(kBody, sizeof kBody - 1);
   const std::string digest_ = protocol::sha256_hex(body_);
 };
 

@@ -140,7 +140,7 @@ TEST_F(HouseholdMappingTest, KnownRowMapsToExpectedJson) {
       .text("100000001").text("户主").text("x").text("x").text("x").null().text("9").text("2025-01-01 08:00:00");
   const Status s = mapper->map(bad_status.view(), value->get());
   EXPECT_EQ(s.code(), StatusCode::kData);
-  EXPECT_EQ(s.message(), "field status (column ryzt): '9' is not in the code table");
+  EXPECT_EQ(s.message(), "field status (column ryzt): text is not in the code table");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/common/sqlite_db.h"
+#include "core/plugin/host_callbacks.h"
 #include "dxhub/plugin_abi.h"
 #include "tests/connectors/allocation_counter.h"
 #include "tests/connectors/test_support.h"
@@ -124,6 +125,80 @@ TEST_F(PluginHostTest, PluginReaderDeliversTypedRowsAndResumesFromCursor) {
   ASSERT_EQ(sink.rows.size(), 6u);
   for (size_t i = 0; i < 6; ++i) EXPECT_EQ(sink.rows[i][0].i, static_cast<int64_t>(4 + i));
   EXPECT_EQ((*reader)->cursor(), (nlohmann::json{{"next", 10}}));
+}
+
+// A RowSink that throws instead of returning a Status.
+class ThrowingSink : public RowSink {
+ public:
+  explicit ThrowingSink(bool standard) : standard_(standard) {}
+  Status on_row(const RowView&) override {
+    ++calls;
+    if (standard_) throw std::bad_alloc();
+    throw 42;
+  }
+  int calls = 0;
+
+ private:
+  bool standard_;
+};
+
+TEST_F(PluginHostTest, AThrowingSinkBecomesAStatusNotAnExceptionInThePlugin) {
+  PluginHost host = load_good({{"rows", 10}});
+  for (const bool standard : {true, false}) {
+    auto reader = host.open_reader(plugin_resource(host, "counter"), {"n"}, nullptr);
+    ASSERT_TRUE(reader);
+    ThrowingSink sink(standard);
+    auto n = (*reader)->read(5, sink);  // the exception would otherwise cross the plugin's frames
+    ASSERT_FALSE(n);
+    EXPECT_EQ(n.status().code(), StatusCode::kInternal);
+    EXPECT_NE(n.status().message().find("plugin good, resource counter: host row sink end_row failed: " +
+                                        std::string(standard ? "std::bad_alloc" : "unknown exception")),
+              std::string::npos)
+        << n.status().message();
+    EXPECT_EQ(sink.calls, 1);  // the plugin stopped at the first DXHUB_FATAL
+    EXPECT_TRUE((*reader)->cursor().is_null());  // nothing was acknowledged
+    // The same reader reads on once the sink behaves.
+    CollectingSink good;
+    auto again = (*reader)->read(3, good);
+    ASSERT_TRUE(again) << again.status().to_string();
+  }
+}
+
+TEST(HostCallbackTest, GuardedTurnsEveryExceptionIntoTheFailureValueAndARecord) {
+  dxhub_host_context context;
+  context.plugin_name = "p";
+  EXPECT_EQ(guarded(&context, "declare_resource", DXHUB_FATAL, []() -> dxhub_status { throw std::bad_alloc(); }),
+            DXHUB_FATAL);
+  EXPECT_EQ(guarded(&context, "get_setting", static_cast<const char*>(nullptr),
+                    []() -> const char* { throw std::runtime_error("boom"); }),
+            nullptr);
+  EXPECT_EQ(guarded(&context, "log", -1, []() -> int { throw 7; }), -1);
+  EXPECT_EQ(guarded(&context, "log", -1, [] { return 3; }), 3);
+  const Status s = callback_failures(context);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "host callback declare_resource failed: std::bad_alloc; host callback get_setting failed: "
+                         "boom; host callback log failed: unknown exception");
+  dxhub_host_context clean;
+  EXPECT_TRUE(callback_failures(clean).is_ok());
+}
+
+TEST_F(PluginHostTest, ResourceIdsTheProvinceWouldRefuseAreRefusedAtLoad) {
+  for (const std::string& id : std::vector<std::string>{"Household", "household-population", "人口", "a b",
+                                                        std::string(65, 'a'), "x\x01"}) {
+    PluginHost host = load({{"good", fixture("test_good"), {{"extra_resource_id", id}}}});
+    EXPECT_TRUE(host.plugins().empty()) << id;
+    ASSERT_EQ(errors_.size(), 1u) << id;
+    EXPECT_EQ(errors_[0].code(), StatusCode::kConfig);
+    EXPECT_NE(errors_[0].message().find("plugin good"), std::string::npos) << errors_[0].message();
+    EXPECT_NE(errors_[0].message().find("is not 1-64 characters of [a-z0-9_]"), std::string::npos)
+        << errors_[0].message();
+  }
+  EXPECT_NE(errors_[0].message().find("resource id \"x\\x01\""), std::string::npos) << errors_[0].message();
+  // The edges the province accepts load.
+  for (const std::string& id : std::vector<std::string>{std::string(64, 'z'), "a", "0_9"}) {
+    PluginHost host = load({{"good", fixture("test_good"), {{"extra_resource_id", id}}}});
+    EXPECT_EQ(host.plugins().size(), 1u) << id << ": " << (errors_.empty() ? "" : errors_[0].to_string());
+  }
 }
 
 TEST_F(PluginHostTest, SinkErrorStopsThePluginReader) {

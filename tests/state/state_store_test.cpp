@@ -68,7 +68,10 @@ TEST_F(StateStoreTest, FreshStoreHasNoCursorAndSequenceStartsAtOne) {
 
 TEST_F(StateStoreTest, SpoolStoresBatchCursorAndAdvancesSequence) {
   StateStore store = open_store();
-  std::string body("\x00\x01binary\xff body", 15);
+  // "\x01" "b": split so that b is not read as a third hex digit; sizeof
+  // - 1 counts the embedded NUL but not the terminating one.
+  static constexpr char kBody[] = "\x00\x01" "binary\xff body";
+  std::string body(kBody, sizeof kBody - 1);
   ASSERT_TRUE(store.spool_batch(make_batch("b1", "households", 1, body), {{"id", 42}}).is_ok());
   auto cursor = store.load_cursor("households");
   ASSERT_TRUE(cursor);
