@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/common/utf8.h"
+
 namespace dxhub::mapping {
 
 Expected<TimeLayout> TimeLayout::compile(std::string_view pattern, bool with_time) {
@@ -115,11 +117,8 @@ Expected<int32_t> parse_utc_offset(std::string_view text) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  // Well-formed sequences per Unicode table 3-7: the lead byte fixes the
-  // length and the allowed range of the second byte (which rules out
-  // overlong forms, surrogates and code points past U+10FFFF); later bytes
-  // are 80..BF. ASCII runs are skipped eight bytes at a time: this runs on
-  // every text value of every row.
+  // Well-formed sequences (core/common/utf8.h). ASCII runs are skipped
+  // eight bytes at a time: this runs on every text value of every row.
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
   while (p < end) {
@@ -131,32 +130,9 @@ bool is_valid_utf8(std::string_view text) {
         continue;
       }
     }
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int extra = 0;
-    unsigned char second_min = 0x80, second_max = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      if (c == 0xE0) second_min = 0xA0;  // overlong
-      if (c == 0xED) second_max = 0x9F;  // UTF-16 surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      if (c == 0xF0) second_min = 0x90;  // overlong
-      if (c == 0xF4) second_max = 0x8F;  // past U+10FFFF
-    } else {
-      return false;  // continuation byte first, overlong 2-byte lead, or beyond U+10FFFF
-    }
-    if (end - p <= extra) return false;
-    if (p[1] < second_min || p[1] > second_max) return false;
-    for (int k = 2; k <= extra; ++k) {
-      if ((p[k] & 0xC0) != 0x80) return false;
-    }
-    p += extra + 1;
+    const size_t length = utf8_sequence_length(p, end);
+    if (length == 0) return false;
+    p += length;
   }
   return true;
 }
