@@ -90,6 +90,61 @@ def proc_peak_rss_mib(pid):
     return 0.0
 
 
+def run_hub(args, bindir, work, source, name, extra, results):
+    """One full sync through the hub into a fresh mock province; figures into results[name]."""
+    secret = secrets.token_hex(32)
+    env = dict(os.environ, DXHUB_PROVINCE_APP_SECRET=secret, DXHUB_APP_SECRET=secret)
+    port_file = os.path.join(work, name + "-province.port")
+    province = subprocess.Popen(
+        [os.path.join(bindir, "dxhub-province"), "--listen", "127.0.0.1:0", "--db",
+         os.path.join(work, name + "-province.db"), "--app-key", "bench", "--port-file", port_file,
+         "--log-level", "warn"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+            if time.monotonic() > deadline or province.poll() is not None:
+                sys.exit("mock province did not start")
+            time.sleep(0.05)
+        port = int(open(port_file).read().strip())
+        config = {
+            "state_db": os.path.join(work, name + "-state.db"),
+            "mappings_dir": os.path.join(ROOT, "mappings"),
+            "log_level": "warn",
+            "province": {"url": f"http://127.0.0.1:{port}", "app_key": "bench",
+                         "app_secret_env": "DXHUB_APP_SECRET"},
+            "sync": {"batch_rows": args.batch_rows, "codec": args.codec},
+            "plugins": [{"name": "public_security",
+                         "path": os.path.join(args.build, "plugins", "libdxhub_public_security.so"),
+                         "settings": {"household_db": source}}],
+        }
+        config.update(extra)
+        config_path = os.path.join(work, name + ".json")
+        with open(config_path, "w") as f:
+            json.dump(config, f)
+        province_cpu0 = proc_cpu_seconds(province.pid)
+        rc, out, err, wall, cpu, rss = child_usage(
+            [os.path.join(bindir, "dxhub"), "-c", config_path, "sync", "--json"], env=env)
+        province_cpu = proc_cpu_seconds(province.pid) - province_cpu0
+        province_rss = proc_peak_rss_mib(province.pid)
+        if rc != 0:
+            sys.exit(f"dxhub sync failed (exit {rc}): {err[-2000:]}")
+        summary = json.loads(out)
+        delivered = summary["totals"]["rows_delivered"]
+        results[name] = {"rows": delivered, "wall": wall, "cpu": cpu + province_cpu, "rss": rss,
+                         "hub_cpu": cpu, "province_cpu": province_cpu, "province_rss": province_rss,
+                         "batches": summary["totals"]["batches"]}
+        # The province defers its per-key upserts to the next read: measure that read apart.
+        apply_cpu0 = proc_cpu_seconds(province.pid)
+        t0 = time.monotonic()
+        held = signed_get(port, "/api/v1/resources/household_population", "bench", secret)
+        results[name + "_province_apply"] = {"wall": time.monotonic() - t0,
+                                             "cpu": proc_cpu_seconds(province.pid) - apply_cpu0,
+                                             "records": held["records"]}
+    finally:
+        province.terminate()
+        province.wait(timeout=30)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -98,6 +153,8 @@ def main():
     ap.add_argument("--batch-rows", type=int, default=50_000)
     ap.add_argument("--skip-python", action="store_true", help="skip the (slow) Python reference")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--compare-durability", action="store_true",
+                    help='also run the hub with "state_synchronous": "normal" (the cost of fsync per commit)')
     args = ap.parse_args()
 
     bindir = os.path.join(args.build, "bin")
@@ -128,57 +185,13 @@ def main():
                 sys.exit(f"python reference failed: {err}")
             results["python"] = {"rows": json.loads(out)["rows"], "wall": wall, "cpu": cpu, "rss": rss}
 
-        # The hub against the mock province, both on this machine's cores.
-        secret = secrets.token_hex(32)
-        env = dict(os.environ, DXHUB_PROVINCE_APP_SECRET=secret, DXHUB_APP_SECRET=secret)
-        port_file = os.path.join(work, "province.port")
-        province = subprocess.Popen(
-            [os.path.join(bindir, "dxhub-province"), "--listen", "127.0.0.1:0", "--db",
-             os.path.join(work, "province.db"), "--app-key", "bench", "--port-file", port_file,
-             "--log-level", "warn"], env=env, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 20
-            while not (os.path.exists(port_file) and open(port_file).read().strip()):
-                if time.monotonic() > deadline or province.poll() is not None:
-                    sys.exit("mock province did not start")
-                time.sleep(0.05)
-            port = int(open(port_file).read().strip())
-            config = {
-                "state_db": os.path.join(work, "state.db"),
-                "mappings_dir": os.path.join(ROOT, "mappings"),
-                "log_level": "warn",
-                "province": {"url": f"http://127.0.0.1:{port}", "app_key": "bench",
-                             "app_secret_env": "DXHUB_APP_SECRET"},
-                "sync": {"batch_rows": args.batch_rows, "codec": args.codec},
-                "plugins": [{"name": "public_security",
-                             "path": os.path.join(args.build, "plugins", "libdxhub_public_security.so"),
-                             "settings": {"household_db": source}}],
-            }
-            config_path = os.path.join(work, "dxhub.json")
-            with open(config_path, "w") as f:
-                json.dump(config, f)
-            province_cpu0 = proc_cpu_seconds(province.pid)
-            rc, out, err, wall, cpu, rss = child_usage(
-                [os.path.join(bindir, "dxhub"), "-c", config_path, "sync", "--json"], env=env)
-            province_cpu = proc_cpu_seconds(province.pid) - province_cpu0
-            province_rss = proc_peak_rss_mib(province.pid)
-            if rc != 0:
-                sys.exit(f"dxhub sync failed (exit {rc}): {err[-2000:]}")
-            summary = json.loads(out)
-            delivered = summary["totals"]["rows_delivered"]
-            results["dxhub"] = {"rows": delivered, "wall": wall, "cpu": cpu + province_cpu, "rss": rss,
-                                "hub_cpu": cpu, "province_cpu": province_cpu, "province_rss": province_rss,
-                                "batches": summary["totals"]["batches"]}
-            # The province defers its per-key upserts to the next read: measure that read apart.
-            apply_cpu0 = proc_cpu_seconds(province.pid)
-            t0 = time.monotonic()
-            held = signed_get(port, "/api/v1/resources/household_population", "bench", secret)
-            results["province_apply"] = {"wall": time.monotonic() - t0,
-                                         "cpu": proc_cpu_seconds(province.pid) - apply_cpu0,
-                                         "records": held["records"]}
-        finally:
-            province.terminate()
-            province.wait(timeout=30)
+        # The hub against the mock province, both on this machine's cores:
+        # once per variant, each with a fresh state and a fresh province.
+        variants = [("dxhub", {})]
+        if args.compare_durability:
+            variants.append(("dxhub_normal", {"state_synchronous": "normal"}))
+        for name, extra in variants:
+            run_hub(args, bindir, work, source, name, extra, results)
     finally:
         if args.keep:
             print(f"work directory kept: {work}")
@@ -188,7 +201,7 @@ def main():
     print()
     print(f"{'job':<16}{'rows':>10}{'wall s':>9}{'rows/s':>12}{'CPU s':>9}{'peak RSS MiB':>14}")
     for name, r in results.items():
-        if name == "province_apply":
+        if name.endswith("province_apply"):
             continue
         rate = r["rows"] / r["wall"] if r["wall"] > 0 else 0
         r["rate"] = rate
@@ -198,11 +211,15 @@ def main():
     print(f"dxhub: hub CPU {hub['hub_cpu']:.2f} s, province CPU {hub['province_cpu']:.2f} s, "
           f"hub peak RSS {hub['rss']:.1f} MiB, province peak RSS {hub['province_rss']:.1f} MiB, "
           f"{hub['batches']} batches, codec {args.codec}")
-    apply = results["province_apply"]
+    apply = results["dxhub_province_apply"]
     print(f"province deferred upsert (first read after the sync): {apply['records']} current records, "
           f"{apply['wall']:.2f} s wall, {apply['cpu']:.2f} s CPU (not in the figures above: receipts do not wait for it)")
     print(f"ratio dxhub / floor          rows/s: {hub['rate'] / results['floor']['rate']:.3f}  (aim >= 0.5)")
     print(f"ratio dxhub / floor_ordered  rows/s: {hub['rate'] / results['floor_ordered']['rate']:.3f}")
+    if "dxhub_normal" in results:
+        normal = results["dxhub_normal"]
+        print(f"ratio dxhub_normal / floor   rows/s: {normal['rate'] / results['floor']['rate']:.3f}  "
+              f"(synchronous=NORMAL; FULL costs {100 * (1 - hub['rate'] / normal['rate']):.1f} % of rows/s)")
     if "python" in results:
         print(f"ratio dxhub / python         rows/s: {hub['rate'] / results['python']['rate']:.1f}")
 
