@@ -638,7 +638,8 @@ TEST_F(ProvinceServerTest, SlowButSteadyBodiesArriveAndStalledOnesAreDropped) {
     auto before = std::chrono::steady_clock::now();
     std::string answer = stalled->read_until_close();  // the server hangs up
     EXPECT_TRUE(answer.empty()) << answer;
-    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(6));
+    // Generous: it only has to prove the connection is not held for ever.
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(30));
   }
 }
 
@@ -650,7 +651,7 @@ TEST_F(ProvinceServerTest, StopReturnsPromptlyWithIdleKeepAliveConnections) {
   auto before = std::chrono::steady_clock::now();
   server_->stop();
   auto took = std::chrono::steady_clock::now() - before;
-  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_LT(took, std::chrono::seconds(20));  // generous: catches a hang, not slowness
   auto r = client->request(http::verb::get, "/healthz");
   EXPECT_EQ(r.status, 0u) << describe(r);
   server_->stop();  // idempotent
