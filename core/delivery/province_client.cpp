@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <optional>
-#include <type_traits>
 #include <thread>
 
 #include "core/common/log.h"
@@ -281,27 +279,21 @@ Expected<Receipt> ProvinceClient::upload_batch(const BatchToSend& batch) {
     return rejected_error("upload batch " + batch_id + " of " + resource +
                           ": receipt signature does not verify (not issued by the province, or altered)");
   }
-  auto differs = [&](const char* field, const auto& got, const auto& sent) -> std::optional<Status> {
-    if (got == sent) return std::nullopt;
-    std::string got_text, sent_text;
-    if constexpr (std::is_integral_v<std::decay_t<decltype(got)>>) {
-      got_text = std::to_string(got);
-      sent_text = std::to_string(sent);
-    } else {
-      got_text = std::string(got);
-      sent_text = std::string(sent);
-    }
-    return mismatch(std::string(field) + " is '" + got_text + "', sent '" + sent_text + "'");
+  struct Field {
+    const char* name;
+    std::string got;
+    std::string sent;
   };
-  for (auto check : {differs("batch_id", std::string_view(r.batch_id), batch.batch_id),
-                     differs("resource", std::string_view(r.resource), batch.resource),
-                     differs("digest", std::string_view(r.digest), batch.digest),
-                     differs("fingerprint", std::string_view(r.fingerprint), batch.fingerprint)}) {
-    if (check) return *check;
-  }
-  for (auto check : {differs("epoch", r.epoch, batch.epoch), differs("sequence", r.sequence, batch.sequence),
-                     differs("records_accepted", r.records_accepted, batch.record_count)}) {
-    if (check) return *check;
+  const Field fields[] = {
+      {"batch_id", r.batch_id, std::string(batch.batch_id)},
+      {"resource", r.resource, std::string(batch.resource)},
+      {"digest", r.digest, std::string(batch.digest)},
+      {"fingerprint", r.fingerprint, std::string(batch.fingerprint)},
+      {"epoch", std::to_string(r.epoch), std::to_string(batch.epoch)},
+      {"sequence", std::to_string(r.sequence), std::to_string(batch.sequence)},
+      {"records_accepted", std::to_string(r.records_accepted), std::to_string(batch.record_count)}};
+  for (const Field& f : fields) {
+    if (f.got != f.sent) return mismatch(std::string(f.name) + " is '" + f.got + "', sent '" + f.sent + "'");
   }
   if (r.duplicate_keys < 0 || r.duplicate_keys > r.records_accepted) {
     return mismatch("duplicate_keys " + std::to_string(r.duplicate_keys) + " is out of range");
