@@ -188,10 +188,12 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     auto cursor_text = [](const nlohmann::json& position) {
       return position.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     };
+    // A chunk starts where the previous one ended: that position's text is
+    // kept rather than built and dumped again (it may carry a large boundary set).
+    std::string cursor_from = cursor_text(connector->cursor());
     for (;;) {
       DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
       DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
-      const std::string cursor_from = cursor_text(connector->cursor());
       const auto sync_marker = batch_sync_marker(resource, epoch, sequence, cursor_from);
       DXHUB_RETURN_IF_ERROR(writer.begin({{"dxhub.resource", resource},
                                           {"dxhub.plugin", spec.plugin},
@@ -204,16 +206,19 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
       DXHUB_RETURN_IF_ERROR(check_dead_letter_threshold(result, config_.sync));
       int64_t records = static_cast<int64_t>(writer.record_count());
       nlohmann::json cursor_to = connector->cursor();
+      std::string cursor_to_text = cursor_text(cursor_to);
       if (records == 0) {  // every row of the chunk was dead-lettered: still move past them
         DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, cursor_to, sink.dead_letters));
+        cursor_from = std::move(cursor_to_text);
         continue;
       }
       DXHUB_RETURN_IF_ERROR(writer.finish(body));
       std::string digest = protocol::sha256_hex(body);
-      std::string batch_id = batch_id_for(resource, cursor_from, cursor_text(cursor_to), digest);
+      std::string batch_id = batch_id_for(resource, cursor_from, cursor_to_text, digest);
       NewBatch batch{batch_id, resource, sequence, records, config_.sync.codec, schema->fingerprint_hex(),
                      std::move(digest), body};
       DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, cursor_to, sink.dead_letters));
+      cursor_from = std::move(cursor_to_text);
       result.rows_spooled += records;
       ++result.batches_spooled;
       delivery.notify();
