@@ -1,6 +1,21 @@
 // A connector reads one source feed (table, interface, file) and knows
 // nothing about agencies. It delivers rows in a stable order and keeps an
 // opaque JSON cursor so that the next run resumes after the last row read.
+//
+// The contract every connector keeps (the engine relies on it):
+//  * read() is called again only after every row handed out before, and
+//    the cursor() taken after it, are durable (spooled in the state). A
+//    connector with side effects on its source (moving a processed file,
+//    acknowledging a change table) performs them for earlier reads at the
+//    start of the next read() or at the end (read() returning 0) -- never
+//    for rows not yet durable -- and never when opened with dry_run.
+//  * Rows handed out by one read() call share one RowOp: a connector that
+//    produces deletes and upserts returns early where the operation changes.
+//  * Input that does not form a row goes to sink.on_bad_input with a source
+//    reference; the read goes on. A source that cannot be reached fails the
+//    read (kSource) and the cursor stays where it was.
+//  * Opened with an empty column list, a connector delivers every column
+//    the source has, in source order (discover, check).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -26,6 +41,22 @@ class Connector {
   // Cursor after the last row handed to the sink (null before any row and
   // when opened with a null cursor). Safe to persist and pass back to open.
   virtual nlohmann::json cursor() const = 0;
+  // Warnings about the source found at open or while reading that do not
+  // stop a sync, one line each, for `dxhub check` and the log: a cursor
+  // without an index, a key that repeats. Never quotes a value.
+  virtual std::vector<std::string> advisories() const { return {}; }
+};
+
+// How a connector is opened, beyond its settings.
+struct ConnectorOpenOptions {
+  // check / discover: read without any effect on the source (no file moved,
+  // no trigger installed, no change-table row acknowledged).
+  bool dry_run = false;
+  // The resource being read (messages, names of work files).
+  std::string resource_id;
+  // A directory the connector may create and use for its own files
+  // (downloads, change-capture bookkeeping); empty = none offered.
+  std::string work_dir;
 };
 
 }  // namespace dxhub

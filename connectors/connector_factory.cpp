@@ -6,7 +6,9 @@ namespace dxhub {
 
 Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, const nlohmann::json& config,
                                                     const std::vector<std::string>& columns,
-                                                    const nlohmann::json& cursor) {
+                                                    const nlohmann::json& cursor,
+                                                    const ConnectorOpenOptions& options) {
+  (void)options;  // sqlite_table has no side effects and no work files
   if (kind == SqliteTableConnector::kKind) {
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
     return std::unique_ptr<Connector>(std::move(connector));

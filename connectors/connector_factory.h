@@ -18,6 +18,7 @@ namespace dxhub {
 // Unknown kinds are kConfig errors.
 Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, const nlohmann::json& config,
                                                     const std::vector<std::string>& columns,
-                                                    const nlohmann::json& cursor);
+                                                    const nlohmann::json& cursor,
+                                                    const ConnectorOpenOptions& options = {});
 
 }  // namespace dxhub

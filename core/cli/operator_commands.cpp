@@ -72,6 +72,7 @@ nlohmann::json dead_letter_json(const StoredDeadLetter& d, bool with_row) {
   nlohmann::json j = {{"id", d.id},
                       {"resource", d.resource},
                       {"source_key", d.source_key},
+                      {"source_ref", d.source_ref},
                       {"state", d.state},
                       {"state_reason", d.state_reason},
                       {"reason", d.reason},
@@ -160,7 +161,8 @@ Status dead_letters_list(const HubConfig& config, const std::string& resource, s
     return Status::ok();
   }
   for (const auto& d : letters) {
-    std::string line = "#" + std::to_string(d.id) + "  " + d.resource + "  key " + d.source_key + "  " + d.state +
+    std::string where = d.source_ref.empty() || d.source_ref == d.source_key ? "" : "  at " + d.source_ref;
+    std::string line = "#" + std::to_string(d.id) + "  " + d.resource + "  key " + d.source_key + where + "  " + d.state +
                        (d.state_reason.empty() ? "" : " (" + d.state_reason + ")") + "  " + iso(d.created_at_ms) +
                        "\n    " + d.reason + "\n";
     std::cout << line;
@@ -230,6 +232,11 @@ Status replay_resource(const HubConfig& config, const ResourceSpec& spec, StateS
     std::vector<std::pair<int64_t, std::string>> failing;
     for (size_t i = start; i < end; ++i) {
       const StoredDeadLetter& d = letters[i];
+      if (d.row_json.starts_with(std::string("{\"") + kBadInputKey + "\"")) {
+        // Raw source input, not a row: only fixing the source and reading it again helps (or discard).
+        failing.emplace_back(d.id, d.reason);
+        continue;
+      }
       auto row = StoredRow::parse(d.row_json);
       if (!row) {
         failing.emplace_back(d.id, row.status().message());

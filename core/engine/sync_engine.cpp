@@ -11,6 +11,7 @@
 #include "core/engine/batch_identity.h"
 #include "core/engine/delivery_worker.h"
 #include "core/mapping/record_mapper.h"
+#include "core/mapping/value_parsers.h"
 #include "core/protocol/signing.h"
 #include "core/state/state_store.h"
 
@@ -35,6 +36,29 @@ std::string reason_without_value(const std::string& reason) {
   return "(reason not shown: it may quote the row)";
 }
 
+// How much of a bad input's raw bytes a dead letter keeps.
+constexpr size_t kMaxBadInputBytes = 64 * 1024;
+
+// {"dxhub_bad_input": {"bytes": N, "truncated": bool, "raw": text | "raw_hex": hex}}
+// (see BadInput; replay recognises the key and leaves such letters alone).
+std::string bad_input_json(std::string_view raw) {
+  std::string_view kept = raw.substr(0, kMaxBadInputBytes);
+  nlohmann::json inner = {{"bytes", raw.size()}, {"truncated", kept.size() < raw.size()}};
+  if (mapping::is_valid_utf8(kept)) {
+    inner["raw"] = std::string(kept);
+  } else {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(kept.size() * 2);
+    for (unsigned char c : kept) {
+      hex.push_back(kHex[c >> 4]);
+      hex.push_back(kHex[c & 15]);
+    }
+    inner["raw_hex"] = std::move(hex);
+  }
+  return nlohmann::json{{kBadInputKey, std::move(inner)}}.dump();
+}
+
 class BatchSink final : public RowSink {
  public:
   BatchSink(const RecordMapper& mapper, RecordEncoder encoder, avro::Value& value, avro::OcfWriter& writer,
@@ -45,6 +69,9 @@ class BatchSink final : public RowSink {
 
   Status on_row(const RowView& row) override {
     ++result_.rows_read;
+    if (row.op == RowOp::kDelete) {
+      return internal_error("the connector delivered a delete, and this engine carries no tombstones yet");
+    }
     if (encoder_ == RecordEncoder::kCompiled) {
       Status mapped;
       Status appended = writer_.append_with([&](std::string& block) { return mapped = mapper_.encode(row, block); });
@@ -64,11 +91,25 @@ class BatchSink final : public RowSink {
     // Logged once per run as a count (sync_resource): the reason quotes the value.
     if (++result_.dead_letters == 1) result_.first_dead_letter = reason_without_value(mapped.message());
     // Kept with the chunk: stored in the same transaction as its cursor advance.
-    dead_letters.push_back(
-        DeadLetter{result_.resource, mapper_.source_key(row), mapped.message(), mapper_.row_to_json(row)});
+    dead_letters.push_back(DeadLetter{result_.resource, mapper_.source_key(row), mapped.message(),
+                                      mapper_.row_to_json(row), std::string(row.source_ref)});
     return Status::ok();
   }
 
+ public:
+  // Input the connector could not make a row of: kept with its source
+  // reference and (bounded) raw bytes; the reason is the connector's and
+  // quotes no value, so it may be logged.
+  Status on_bad_input(const BadInput& bad) override {
+    ++result_.rows_read;
+    std::string reason = std::string(bad.source_ref) + ": " + std::string(bad.reason);
+    if (++result_.dead_letters == 1) result_.first_dead_letter = reason;
+    dead_letters.push_back(DeadLetter{result_.resource, std::string(bad.source_ref), std::move(reason),
+                                      bad_input_json(bad.raw), std::string(bad.source_ref)});
+    return Status::ok();
+  }
+
+ private:
   const RecordMapper& mapper_;
   RecordEncoder encoder_;
   avro::Value& value_;
@@ -177,7 +218,10 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
 
   result.read_status = [&]() -> Status {
     DXHUB_ASSIGN_OR_RETURN(nlohmann::json cursor, store.load_cursor(resource));
-    DXHUB_ASSIGN_OR_RETURN(auto connector, host_.open_reader(spec, mapper->source_columns(), cursor));
+    ConnectorOpenOptions open_options;
+    open_options.resource_id = resource;
+    open_options.work_dir = config_.state_db + ".work/" + resource;
+    DXHUB_ASSIGN_OR_RETURN(auto connector, host_.open_reader(spec, mapper->source_columns(), cursor, open_options));
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));
     DXHUB_ASSIGN_OR_RETURN(avro::Value value, schema->new_value());
     avro::OcfWriter writer(*schema, *codec, config_.sync.block_bytes);

@@ -309,10 +309,13 @@ std::vector<ResourceSpec> PluginHost::resources() const {
 
 Expected<std::unique_ptr<Connector>> PluginHost::open_reader(const ResourceSpec& spec,
                                                              const std::vector<std::string>& columns,
-                                                             const nlohmann::json& cursor) {
+                                                             const nlohmann::json& cursor,
+                                                             const ConnectorOpenOptions& options) {
   const std::string label = "resource " + spec.resource_id;
   if (spec.connector != "plugin") {
-    auto connector = open_connector(spec.connector, spec.connector_config, columns, cursor);
+    ConnectorOpenOptions with_resource = options;
+    if (with_resource.resource_id.empty()) with_resource.resource_id = spec.resource_id;
+    auto connector = open_connector(spec.connector, spec.connector_config, columns, cursor, with_resource);
     if (!connector) return connector.status().with_context(label);
     return connector;
   }

@@ -65,7 +65,8 @@ class PluginHost {
   // source columns the mapping needs; `cursor` = last saved cursor (null =
   // from the beginning). A reader keeps its plugin loaded while it lives.
   Expected<std::unique_ptr<Connector>> open_reader(const ResourceSpec& spec, const std::vector<std::string>& columns,
-                                                   const nlohmann::json& cursor);
+                                                   const nlohmann::json& cursor,
+                                                   const ConnectorOpenOptions& options = {});
 
  private:
   std::vector<PluginInfo> infos_;

@@ -106,6 +106,12 @@ ALTER TABLE dead_letters ADD COLUMN state_changed_at INTEGER;
 CREATE INDEX IF NOT EXISTS dead_letters_resource_state ON dead_letters (resource, state);
 )sql";
 
+// v3: dead letters say where in the source they came from (file and line,
+// page and index).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE dead_letters ADD COLUMN source_ref TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr const char* kBatchColumns =
     "batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, created_at, attempts, last_error, "
     "last_attempt_at, refusals";
@@ -195,7 +201,11 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
       DXHUB_RETURN_IF_ERROR(epoch.run());
       DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 2"));
     }
-    // Later versions migrate here: if (version < 3) { ... }
+    if (version < 3) {
+      DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV3));
+      DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 3"));
+    }
+    // Later versions migrate here: if (version < 4) { ... }
     DXHUB_RETURN_IF_ERROR(tx.commit());
   }
 
@@ -216,8 +226,8 @@ Status StateStore::prepare_statements() {
       db_.prepare("INSERT INTO outbox (batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, "
                   "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
   DXHUB_ASSIGN_OR_RETURN(insert_dead_letter_,
-                         db_.prepare("INSERT INTO dead_letters (resource, source_key, reason, row_json, created_at) "
-                                     "VALUES (?1, ?2, ?3, ?4, ?5)"));
+                         db_.prepare("INSERT INTO dead_letters (resource, source_key, reason, row_json, created_at, "
+                                     "source_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
   return Status::ok();
 }
 
@@ -256,6 +266,7 @@ Status StateStore::insert_dead_letters(std::span<const DeadLetter> dead_letters)
     DXHUB_RETURN_IF_ERROR(insert_dead_letter_.bind_text_static(3, letter.reason));
     DXHUB_RETURN_IF_ERROR(insert_dead_letter_.bind_text_static(4, letter.row_json));
     DXHUB_RETURN_IF_ERROR(insert_dead_letter_.bind_int64(5, now));
+    DXHUB_RETURN_IF_ERROR(insert_dead_letter_.bind_text_static(6, letter.source_ref));
     DXHUB_RETURN_IF_ERROR(insert_dead_letter_.run());
   }
   return Status::ok();
@@ -306,7 +317,7 @@ Status StateStore::advance_cursor(const std::string& resource, const nlohmann::j
 
 Status StateStore::add_dead_letter(const std::string& resource, const std::string& source_key,
                                    const std::string& reason, const std::string& row_json) {
-  DeadLetter letter{resource, source_key, reason, row_json};
+  DeadLetter letter{resource, source_key, reason, row_json, ""};
   auto run = [&]() -> Status {
     DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
     DXHUB_RETURN_IF_ERROR(insert_dead_letters(std::span<const DeadLetter>(&letter, 1)));
@@ -535,7 +546,7 @@ Expected<std::vector<DeadLetterCount>> StateStore::dead_letter_counts() {
 
 namespace {
 constexpr const char* kDeadLetterColumns =
-    "SELECT resource, source_key, reason, row_json, id, state, state_reason, created_at FROM dead_letters";
+    "SELECT resource, source_key, reason, row_json, id, state, state_reason, created_at, source_ref FROM dead_letters";
 
 StoredDeadLetter read_dead_letter(const SqliteStmt& stmt) {
   StoredDeadLetter d;
@@ -547,6 +558,7 @@ StoredDeadLetter read_dead_letter(const SqliteStmt& stmt) {
   d.state = column_string(stmt, 5);
   d.state_reason = column_string(stmt, 6);
   d.created_at_ms = stmt.column_int64(7);
+  d.source_ref = column_string(stmt, 8);
   return d;
 }
 }  // namespace

@@ -64,7 +64,7 @@
 
 namespace dxhub {
 
-inline constexpr int kStateSchemaVersion = 2;
+inline constexpr int kStateSchemaVersion = 3;
 
 struct StateStoreOptions {
   // synchronous=FULL (default, config "state_synchronous": "full"): every
@@ -86,7 +86,15 @@ struct DeadLetter {
   std::string source_key;  // the row's primary key or position in the source
   std::string reason;
   std::string row_json;
+  // Where in the source: "orders.csv line 17", "page 3 record 5" (empty
+  // for table rows, whose key says it).
+  std::string source_ref;
 };
+
+// The row_json of a dead letter that is raw source input rather than a row
+// (BadInput): {"dxhub_bad_input": {"bytes", "truncated", "raw" | "raw_hex"}}.
+// Such a letter cannot be replayed: the source must be fixed and re-read.
+inline constexpr const char* kBadInputKey = "dxhub_bad_input";
 
 // A dead letter as read back from the state.
 struct StoredDeadLetter : DeadLetter {

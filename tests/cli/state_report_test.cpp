@@ -49,7 +49,7 @@ TEST_F(StateReportTest, InvalidUtf8FromOutsideIsShownNotFatal) {
     ASSERT_TRUE(store);
     NewBatch b{"b1", "households", 1, 2, "null", "fp", "d", "body"};
     std::vector<DeadLetter> letters = {{"households", "k" + cut, "field x (column x): '" + cut + "' bad",
-                                        "{\"x\":\"" + cut + "\"}"}};
+                                        "{\"x\":\"" + cut + "\"}", ""}};
     ASSERT_TRUE(store->spool_batch(b, {{"after", "2026-01-01" + cut}}, letters).is_ok());
     ASSERT_TRUE(store->record_failed_attempt("b1", "HTTP 400 BAD: " + cut).is_ok());
     ASSERT_TRUE(store->quarantine_batch("b1", "refused: " + cut).is_ok());

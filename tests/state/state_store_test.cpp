@@ -97,7 +97,7 @@ TEST_F(StateStoreTest, SpoolStoresBatchCursorAndAdvancesSequence) {
 TEST_F(StateStoreTest, FailedSpoolChangesNothing) {
   StateStore store = open_store();
   ASSERT_TRUE(store.spool_batch(make_batch("dup", "households", 1, "one"), {{"id", 1}}).is_ok());
-  std::vector<DeadLetter> letters{{"households", "k9", "bad date", "{}"}};
+  std::vector<DeadLetter> letters{{"households", "k9", "bad date", "{}", ""}};
   // Same batch id again: the outbox insert (the last step) fails after the
   // cursor and the dead letter were written; all of it must roll back.
   Status s = store.spool_batch(make_batch("dup", "households", 2, "two"), {{"id", 2}}, letters);
@@ -195,7 +195,7 @@ TEST_F(StateStoreTest, PendingIsOrderedBySequenceAndFiltered) {
 
 TEST_F(StateStoreTest, AdvanceCursorWithOnlyDeadLetters) {
   StateStore store = open_store();
-  std::vector<DeadLetter> letters{{"r", "k1", "bad id card", R"({"a":1})"}, {"r", "k2", "bad date", R"({"a":2})"}};
+  std::vector<DeadLetter> letters{{"r", "k1", "bad id card", R"({"a":1})", ""}, {"r", "k2", "bad date", R"({"a":2})", ""}};
   ASSERT_TRUE(store.advance_cursor("r", {{"rowid", 200}}, letters).is_ok());
   EXPECT_EQ((*store.load_cursor("r"))["rowid"], 200);
   EXPECT_EQ(*store.next_sequence("r"), 1);  // no batch: sequence unchanged

@@ -66,7 +66,7 @@ TEST_F(StateV2Test, EpochIsSetAtCreationAndNeverChanges) {
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   StateStore again = open_store();
   EXPECT_EQ(*again.epoch(), epoch);
-  EXPECT_EQ(scalar("PRAGMA user_version"), 2);
+  EXPECT_EQ(scalar("PRAGMA user_version"), kStateSchemaVersion);
 }
 
 TEST_F(StateV2Test, SynchronousIsFullByDefaultAndNormalOnRequest) {
@@ -113,7 +113,7 @@ TEST_F(StateV2Test, V1FileIsMigratedKeepingItsRows) {
   }
   int64_t before = now_ms();
   StateStore store = open_store();
-  EXPECT_EQ(scalar("PRAGMA user_version"), 2);
+  EXPECT_EQ(scalar("PRAGMA user_version"), kStateSchemaVersion);
   EXPECT_GE(*store.epoch(), before);
   auto pending = store.pending_batches("", 0);
   ASSERT_TRUE(pending);
@@ -124,7 +124,24 @@ TEST_F(StateV2Test, V1FileIsMigratedKeepingItsRows) {
   ASSERT_TRUE(letters);
   ASSERT_EQ(letters->size(), 1u);
   EXPECT_EQ((*letters)[0].state, "open");
+  EXPECT_EQ((*letters)[0].source_ref, "");  // v3 column, default for old rows
   EXPECT_EQ(*store.next_sequence("households"), 2);
+}
+
+// A dead letter keeps where in the source it came from.
+TEST_F(StateV2Test, DeadLetterSourceReferenceRoundTrips) {
+  StateStore store = open_store();
+  DeadLetter letter{"orders", "orders.csv line 17", "line 17: unterminated quoted field", "{\"raw\":\"x\"}",
+                    "orders.csv line 17"};
+  ASSERT_TRUE(store.advance_cursor("orders", nlohmann::json{{"line", 17}}, std::span<const DeadLetter>(&letter, 1))
+                  .is_ok());
+  auto letters = store.dead_letters("orders", 0);
+  ASSERT_TRUE(letters);
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ((*letters)[0].source_ref, "orders.csv line 17");
+  auto one = store.dead_letter((*letters)[0].id);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->source_ref, "orders.csv line 17");
 }
 
 TEST_F(StateV2Test, RefusalsCountAcrossOpensThenQuarantineLetsLaterBatchesThrough) {
@@ -202,9 +219,9 @@ TEST_F(StateV2Test, DropDeletesTheBatchAndRecordsTheReason) {
 
 TEST_F(StateV2Test, DiscardKeepsTheRowsWithTheReason) {
   StateStore store = open_store();
-  std::vector<DeadLetter> letters = {{"households", "k1", "field a (column a): 'x' bad", R"({"a":"x"})"},
-                                     {"households", "k2", "field a (column a): 'y' bad", R"({"a":"y"})"},
-                                     {"other", "k3", "field b (column b): 'z' bad", R"({"b":"z"})"}};
+  std::vector<DeadLetter> letters = {{"households", "k1", "field a (column a): 'x' bad", R"({"a":"x"})", ""},
+                                     {"households", "k2", "field a (column a): 'y' bad", R"({"a":"y"})", ""},
+                                     {"other", "k3", "field b (column b): 'z' bad", R"({"b":"z"})", ""}};
   ASSERT_TRUE(store.advance_cursor("households", {{"after", 9}}, letters).is_ok());
   auto all = store.dead_letters("", 0);
   ASSERT_EQ(all->size(), 3u);
@@ -232,8 +249,8 @@ TEST_F(StateV2Test, DiscardKeepsTheRowsWithTheReason) {
 
 TEST_F(StateV2Test, ReplaySpoolsANewBatchWithoutMovingTheCursor) {
   StateStore store = open_store();
-  std::vector<DeadLetter> letters = {{"households", "k1", "old reason 1", R"({"a":"x"})"},
-                                     {"households", "k2", "old reason 2", R"({"a":"y"})"}};
+  std::vector<DeadLetter> letters = {{"households", "k1", "old reason 1", R"({"a":"x"})", ""},
+                                     {"households", "k2", "old reason 2", R"({"a":"y"})", ""}};
   ASSERT_TRUE(store.spool_batch(batch("b1", 1, "one"), {{"after", 7}}, letters).is_ok());
   auto open = store.dead_letters("households", 0, kDeadLetterOpen);
   ASSERT_EQ(open->size(), 2u);
