@@ -15,7 +15,12 @@ PACKAGES=(
   nlohmann-json3-dev                   # JSON: configuration, mapping files, protocol
   libspdlog-dev libfmt-dev             # logging
   libcli11-dev                         # command line parsing
-  libxml2-dev                          # (later feed kinds: XML/SOAP connectors)
+  libxml2-dev                          # XML/SOAP connectors, XML files, xlsx sheets (hardened parsing)
+  libsimdjson-dev rapidjson-dev        # HTTP/JSON connector: record extraction (measured against nlohmann)
+  unixodbc-dev                         # ODBC table connector (DM, KingbaseES, GaussDB, ... drivers)
+  odbc-postgresql libsqliteodbc postgresql  # ODBC connector tests: a real PostgreSQL on loopback, SQLite via ODBC
+  libzip-dev                           # xlsx files (zip archives)
+  python3-pyftpdlib                    # FTP source tests: a real FTP server on loopback
   libxxhash-dev                        # XXH3 row digests (boundary rows of incremental cursors)
   python3 python3-avro python3-snappy python3-zstandard  # independent Avro reader in tests and the bench reference
   sqlite3                              # inspecting state by hand
