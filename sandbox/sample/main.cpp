@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "sandbox/sample/enterprise_generator.h"
 #include "sandbox/sample/household_generator.h"
 
 namespace {
@@ -41,7 +42,46 @@ int main(int argc, char** argv) {
   change->add_option("--timestamp", changes.timestamp,
                      "gxsj for touched rows, 'YYYY-MM-DD HH:MM:SS' (default: now in +08:00)");
 
+  dxhub::sample::EnterpriseOptions enterprise;
+  std::string enterprise_db;
+  auto* enterprises = app.add_subcommand("enterprise", "create an enterprise_basic table (企业基本信息)");
+  enterprises->add_option("--db", enterprise_db, "SQLite file to create")->required();
+  enterprises->add_option("--rows", enterprise.rows, "number of enterprises")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  enterprises->add_option("--seed", enterprise.seed, "random seed (same seed, same rows)")->capture_default_str();
+  enterprises->add_option("--first-update", enterprise.first_update, "gxsj of the first rows")->capture_default_str();
+  enterprises->add_flag("--force", enterprise.overwrite, "replace an existing file");
+
+  dxhub::sample::EnterpriseChanges enterprise_changes;
+  std::string enterprise_changes_db;
+  auto* enterprise_change =
+      app.add_subcommand("enterprise-changes", "change and register enterprises as the register would");
+  enterprise_change->add_option("--db", enterprise_changes_db, "SQLite file made by `enterprise`")->required();
+  enterprise_change->add_option("--change", enterprise_changes.change, "existing rows to change")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  enterprise_change->add_option("--add", enterprise_changes.add, "rows to append")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  enterprise_change->add_option("--seed", enterprise_changes.seed, "random seed")->capture_default_str();
+  enterprise_change->add_option("--timestamp", enterprise_changes.timestamp,
+                                "gxsj for touched rows (default: now in +08:00)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*enterprises) {
+    if (int rc = report(dxhub::sample::generate_enterprise_db(enterprise_db, enterprise)); rc != 0) return rc;
+    std::printf("wrote %lld enterprise_basic rows (seed %llu) to %s\n", static_cast<long long>(enterprise.rows),
+                static_cast<unsigned long long>(enterprise.seed), enterprise_db.c_str());
+    return 0;
+  }
+  if (*enterprise_change) {
+    if (int rc = report(dxhub::sample::apply_enterprise_changes(enterprise_changes_db, enterprise_changes)); rc != 0) {
+      return rc;
+    }
+    std::printf("changed %lld and added %lld enterprise_basic rows in %s\n",
+                static_cast<long long>(enterprise_changes.change), static_cast<long long>(enterprise_changes.add),
+                enterprise_changes_db.c_str());
+    return 0;
+  }
 
   if (*generate) {
     if (int rc = report(dxhub::sample::generate_household_db(household_db, household)); rc != 0) return rc;
