@@ -6,6 +6,7 @@
 
 #include "sandbox/sample/enterprise_generator.h"
 #include "sandbox/sample/household_generator.h"
+#include "sandbox/sample/housing_generator.h"
 
 namespace {
 
@@ -65,7 +66,43 @@ int main(int argc, char** argv) {
   enterprise_change->add_option("--timestamp", enterprise_changes.timestamp,
                                 "gxsj for touched rows (default: now in +08:00)");
 
+  dxhub::sample::HousingOptions housing;
+  std::string housing_db;
+  auto* housing_cmd = app.add_subcommand("housing", "create a housing_units table (房屋信息)");
+  housing_cmd->add_option("--db", housing_db, "SQLite file to create")->required();
+  housing_cmd->add_option("--rows", housing.rows, "number of units")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  housing_cmd->add_option("--seed", housing.seed, "random seed (same seed, same rows)")->capture_default_str();
+  housing_cmd->add_flag("--force", housing.overwrite, "replace an existing file");
+
+  dxhub::sample::HousingChanges housing_changes;
+  std::string housing_changes_db;
+  auto* housing_change = app.add_subcommand("housing-changes", "change, add and remove housing units");
+  housing_change->add_option("--db", housing_changes_db, "SQLite file made by `housing`")->required();
+  housing_change->add_option("--change", housing_changes.change, "rows to change")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  housing_change->add_option("--add", housing_changes.add, "rows to append")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  housing_change->add_option("--remove", housing_changes.remove, "rows to delete")->capture_default_str()->check(
+      CLI::NonNegativeNumber);
+  housing_change->add_option("--seed", housing_changes.seed, "random seed")->capture_default_str();
+  housing_change->add_option("--timestamp", housing_changes.timestamp, "gxsj for touched rows (default: now)");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*housing_cmd) {
+    if (int rc = report(dxhub::sample::generate_housing_db(housing_db, housing)); rc != 0) return rc;
+    std::printf("wrote %lld housing_units rows (seed %llu) to %s\n", static_cast<long long>(housing.rows),
+                static_cast<unsigned long long>(housing.seed), housing_db.c_str());
+    return 0;
+  }
+  if (*housing_change) {
+    if (int rc = report(dxhub::sample::apply_housing_changes(housing_changes_db, housing_changes)); rc != 0) return rc;
+    std::printf("changed %lld, added %lld and removed %lld housing_units rows in %s\n",
+                static_cast<long long>(housing_changes.change), static_cast<long long>(housing_changes.add),
+                static_cast<long long>(housing_changes.remove), housing_changes_db.c_str());
+    return 0;
+  }
 
   if (*enterprises) {
     if (int rc = report(dxhub::sample::generate_enterprise_db(enterprise_db, enterprise)); rc != 0) return rc;

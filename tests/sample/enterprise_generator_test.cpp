@@ -1,4 +1,5 @@
 #include "sandbox/sample/enterprise_generator.h"
+#include "sandbox/sample/housing_generator.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -100,6 +101,27 @@ TEST_F(EnterpriseGeneratorTest, ChangesTouchRowsAndAddNewUniqueCodes) {
   EXPECT_EQ(touched->column_int64(0), 42);
   changes.change = 1000;
   EXPECT_FALSE(apply_enterprise_changes(path("e.db"), changes).is_ok());
+}
+
+TEST_F(EnterpriseGeneratorTest, HousingChangesUpdateAddAndRemoveUnits) {
+  HousingOptions opt;
+  opt.rows = 300;
+  ASSERT_TRUE(generate_housing_db(path("h.db"), opt).is_ok());
+  HousingChanges changes;
+  changes.change = 7;
+  changes.add = 11;
+  changes.remove = 5;
+  changes.timestamp = "2026-02-03 04:05:06";
+  ASSERT_TRUE(apply_housing_changes(path("h.db"), changes).is_ok());
+  auto db = SqliteDb::open(path("h.db"), SqliteDb::Mode::kReadOnly);
+  auto count = db->prepare(
+      "SELECT count(*), count(DISTINCT fwbm), sum(gxsj = '2026-02-03 04:05:06') FROM housing_units");
+  ASSERT_TRUE(*count->step());
+  EXPECT_EQ(count->column_int64(0), 306);  // 300 + 11 - 5
+  EXPECT_EQ(count->column_int64(1), 306);
+  EXPECT_EQ(count->column_int64(2), 18);   // 7 changed + 11 new
+  changes.remove = 1000;
+  EXPECT_FALSE(apply_housing_changes(path("h.db"), changes).is_ok());
 }
 
 }  // namespace
