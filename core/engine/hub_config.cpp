@@ -19,6 +19,21 @@ std::string resolve(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
+// Connector settings that name files (database, path, dir, ..._path,
+// ..._dir, ..._db), at any depth, are relative to the config file.
+void resolve_path_settings(const std::string& base_dir, nlohmann::json& settings) {
+  if (!settings.is_object()) return;
+  for (auto& [key, value] : settings.items()) {
+    if (value.is_object()) {
+      resolve_path_settings(base_dir, value);
+    } else if (value.is_string() && (key == "database" || key == "path" || key == "dir" || key == "directory" ||
+                                     key.ends_with("_db") || key.ends_with("_path") || key.ends_with("_dir"))) {
+      value = resolve(base_dir, value.get<std::string>());
+    }
+  }
+}
+
+
 // Small typed accessors so that a wrong type names the key instead of
 // surfacing as a JSON library exception.
 class Reader {
@@ -208,7 +223,7 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
     const auto& entry = doc["plugins"][i];
     std::string where = "plugins[" + std::to_string(i) + "].";
     if (!entry.is_object()) return config_error(origin + ": " + where + " must be an object");
-    DXHUB_RETURN_IF_ERROR(check_known_keys(entry, {"name", "path", "settings", "enabled"}, where, origin));
+    DXHUB_RETURN_IF_ERROR(check_known_keys(entry, {"name", "path", "settings", "sources", "enabled"}, where, origin));
     Reader r(entry, where, origin);
     PluginConfig plugin;
     DXHUB_RETURN_IF_ERROR(r.string("name", plugin.name, true));
@@ -221,6 +236,12 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
       if (value.is_string() && (key.ends_with("_db") || key.ends_with("_path") || key.ends_with("_dir"))) {
         value = resolve(base_dir, value.get<std::string>());
       }
+    }
+    plugin.sources = entry.value("sources", nlohmann::json::object());
+    if (!plugin.sources.is_object()) return r.error("sources", "must be an object");
+    for (auto& [resource, source] : plugin.sources.items()) {
+      (void)resource;
+      if (source.is_object() && source.contains("settings")) resolve_path_settings(base_dir, source["settings"]);
     }
     if (entry.contains("enabled") && entry["enabled"].is_boolean() && !entry["enabled"].get<bool>()) continue;
     cfg.plugins.push_back(std::move(plugin));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <utility>
@@ -189,6 +190,33 @@ Status settings_into(const nlohmann::json& settings, std::map<std::string, std::
   return Status::ok();
 }
 
+// The operator's `sources` replace declared connectors, resource by
+// resource; naming a resource the plugin does not declare is an error (a
+// typo would otherwise leave the old source silently in place).
+Status apply_source_overrides(const nlohmann::json& sources, std::vector<ResourceSpec>& resources) {
+  if (sources.is_null() || (sources.is_object() && sources.empty())) return Status::ok();
+  if (!sources.is_object()) return config_error("sources must be an object: {\"<resource>\": {\"connector\", \"settings\"}}");
+  for (const auto& [resource_id, source] : sources.items()) {
+    const std::string where = "sources." + resource_id;
+    auto spec = std::find_if(resources.begin(), resources.end(),
+                             [&](const ResourceSpec& r) { return r.resource_id == resource_id; });
+    if (spec == resources.end()) return config_error(where + ": the plugin declares no resource " + resource_id);
+    if (!source.is_object() || !source.contains("connector") || !source["connector"].is_string()) {
+      return config_error(where + ": needs {\"connector\": KIND, \"settings\": {...}}");
+    }
+    for (const auto& [key, value] : source.items()) {
+      (void)value;
+      if (key != "connector" && key != "settings") return config_error(where + ": unknown key \"" + key + "\"");
+    }
+    const nlohmann::json settings = source.value("settings", nlohmann::json::object());
+    if (!settings.is_object()) return config_error(where + ".settings: must be an object");
+    spec->connector = source["connector"].get<std::string>();
+    spec->connector_config = settings;
+    spdlog::info("resource {}: read through connector {} (sources in the hub config)", resource_id, spec->connector);
+  }
+  return Status::ok();
+}
+
 // A host callback that failed while the plugin ran (see guarded()).
 }  // namespace
 
@@ -250,6 +278,7 @@ Expected<std::shared_ptr<LoadedPlugin>> load_one(const PluginConfig& config, con
   if (s != DXHUB_OK) {
     return config_error(std::string("on_declare_resources failed (") + status_name(s) + "): " + error);
   }
+  DXHUB_RETURN_IF_ERROR(apply_source_overrides(config.sources, context.resources));
   for (const auto& r : context.resources) {
     if (r.connector == "plugin" && !plugin->has_reader_hooks()) {
       return config_error("resource " + r.resource_id + " uses connector \"plugin\" but the plugin has no reader");

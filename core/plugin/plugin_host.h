@@ -20,6 +20,11 @@ struct PluginConfig {
   std::string name;  // how the hub refers to it; empty = the plugin's own name
   std::string path;  // the .so
   nlohmann::json settings;  // object; values reach the plugin via get_setting
+  // Operator overrides of where a resource is read from, by resource id:
+  // {"<resource>": {"connector": KIND, "settings": {...}}}. Replaces the
+  // connector the plugin declared (the same resource, schema and mapping,
+  // read from a table, an API or a file by configuration alone).
+  nlohmann::json sources = nlohmann::json::object();
 };
 
 struct ResourceSpec {

@@ -62,6 +62,36 @@ TEST(PublicSecurityPlugin, DeclaresHouseholdPopulationFromSetting) {
   EXPECT_EQ(r.schedule, "realtime");
 }
 
+// The operator points the same resource at another source by configuration
+// alone: schema, mapping and resource stay the plugin's.
+TEST(PublicSecurityPlugin, SourcesInTheHubConfigReplaceTheDeclaredConnector) {
+  PluginConfig config{"public_security", kPlugin, {{"household_db", "/data/gaj/household.db"}}};
+  config.sources = {{"household_population",
+                     {{"connector", "http_json"}, {"settings", {{"url", "http://127.0.0.1:1/x"}}}}}};
+  std::vector<Status> errors;
+  PluginHost host = PluginHost::load({config}, "/opt/dxhub/mappings", errors);
+  ASSERT_TRUE(errors.empty()) << errors[0].to_string();
+  const ResourceSpec r = host.resources().at(0);
+  EXPECT_EQ(r.connector, "http_json");
+  EXPECT_EQ(r.connector_config, (nlohmann::json{{"url", "http://127.0.0.1:1/x"}}));
+  EXPECT_EQ(r.mapping_path, "/opt/dxhub/mappings/public_security/household_population.mapping.json");
+
+  // A resource the plugin does not declare, or a malformed entry, refuses the plugin.
+  for (const nlohmann::json& bad :
+       {nlohmann::json{{"household_populaton", {{"connector", "file"}}}},
+        nlohmann::json{{"household_population", {{"settings", nlohmann::json::object()}}}},
+        nlohmann::json{{"household_population", {{"connector", "file"}, {"setings", nlohmann::json::object()}}}},
+        nlohmann::json{{"household_population", {{"connector", "file"}, {"settings", "x"}}}}}) {
+    config.sources = bad;
+    std::vector<Status> refused;
+    PluginHost none = PluginHost::load({config}, "/m", refused);
+    EXPECT_TRUE(none.plugins().empty()) << bad.dump();
+    ASSERT_EQ(refused.size(), 1u) << bad.dump();
+    EXPECT_EQ(refused[0].code(), StatusCode::kConfig);
+    EXPECT_NE(refused[0].message().find("sources.household_popula"), std::string::npos) << refused[0].message();
+  }
+}
+
 TEST(PublicSecurityPlugin, MissingHouseholdDbSettingIsConfigError) {
   std::vector<Status> errors;
   PluginHost host = PluginHost::load({{"public_security", kPlugin, nlohmann::json::object()}}, "/m", errors);
