@@ -42,8 +42,8 @@ struct RetryError : Error {
   explicit RetryError(const std::string& message) : Error(DXHUB_RETRY, message) {}
 };
 
-// Builds a JSON object's text for connector configs (strings and integers
-// are all connector configs need; no JSON library required).
+// Builds a JSON object's text for connector configs: strings, integers,
+// booleans and nested objects (no JSON library required).
 class JsonObject {
  public:
   JsonObject& set(std::string_view key, std::string_view value) {
@@ -58,6 +58,16 @@ class JsonObject {
     return *this;
   }
   JsonObject& set(std::string_view key, int value) { return set(key, static_cast<int64_t>(value)); }
+  JsonObject& set(std::string_view key, bool value) {
+    append_key(key);
+    text_ += value ? "true" : "false";
+    return *this;
+  }
+  JsonObject& set(std::string_view key, const JsonObject& object) {
+    append_key(key);
+    text_ += object.str();
+    return *this;
+  }
   std::string str() const { return text_.empty() ? "{}" : text_ + "}"; }
 
  private:
