@@ -138,6 +138,7 @@ class CsvReader final : public FileFormatReader {
   Status report(RowSink& sink, const std::string& reason);
   // Decodes the record's fields into values; false (with reason_) on invalid bytes.
   bool decode_fields();
+  bool decode_record_at_once();
 
   CsvSettings s_;
   FileBuffer file_;
@@ -400,7 +401,35 @@ Status CsvReader::report(RowSink& sink, const std::string& reason) {
   return sink.on_bad_input(BadInput{ref_, reason, raw()});
 }
 
+bool CsvReader::decode_record_at_once() {
+  // One iconv call for the whole record: the '\0' after each field is ASCII
+  // and converts to itself, so the converted fields are found by their NULs.
+  conv_buf_.clear();
+  size_t bad = 0;
+  if (!decoder_.decode_append(std::string_view(field_buf_.data(), field_buf_.size()), conv_buf_, &bad)) return false;
+  conv_ends_.clear();
+  size_t at = 0;
+  for (size_t f = 0; f < field_ends_.size(); ++f) {
+    const void* nul = std::memchr(conv_buf_.data() + at, '\0', conv_buf_.size() - at);
+    if (nul == nullptr) return false;
+    at = static_cast<size_t>(static_cast<const char*>(nul) - conv_buf_.data());
+    conv_ends_.push_back(at);
+    ++at;
+  }
+  if (at != conv_buf_.size()) return false;  // a NUL inside a field: convert field by field
+  for (size_t k = 0; k < index_.size(); ++k) {
+    const size_t f = index_[k];
+    const size_t begin = f == 0 ? 0 : conv_ends_[f - 1] + 1;
+    values_[k] = FieldValue::text(std::string_view(conv_buf_.data() + begin, conv_ends_[f] - begin));
+    if (s_.empty_as_null && values_[k].s.empty() && !field_quoted_[f]) values_[k] = FieldValue::null();
+  }
+  return true;
+}
+
 bool CsvReader::decode_fields() {
+  // The fast path; on any failure the field-by-field path below finds the
+  // column to blame (and ignores columns that were not asked for).
+  if (!decoder_.is_utf8() && decode_record_at_once()) return true;
   conv_buf_.clear();
   conv_ends_.clear();
   for (size_t k = 0; k < index_.size(); ++k) {
