@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <string>
 
-#include "sandbox/sample/file_export.h"
+#include "sandbox/sample/file_export_command.h"
+
 #include "sandbox/sample/household_generator.h"
 
 namespace {
@@ -20,6 +21,7 @@ int report(const dxhub::Status& status) {
 int main(int argc, char** argv) {
   CLI::App app{"dxhub-sample: sample source databases for the dxhub sandbox"};
   app.require_subcommand(1);
+  dxhub::sample::add_export_file_subcommand(app);  // runs while parsing and ends the program
 
   dxhub::sample::HouseholdOptions household;
   std::string household_db;
@@ -42,23 +44,7 @@ int main(int argc, char** argv) {
   change->add_option("--timestamp", changes.timestamp,
                      "gxsj for touched rows, 'YYYY-MM-DD HH:MM:SS' (default: now in +08:00)");
 
-  dxhub::sample::FileExportOptions file_export;
-  auto* export_file = app.add_subcommand("export-file", "write a table's rows as a CSV, JSON lines or xlsx file");
-  export_file->add_option("--db", file_export.db, "SQLite file to read")->required();
-  export_file->add_option("--table", file_export.table, "table to export")->required();
-  export_file->add_option("--format", file_export.format, "csv, jsonl or xlsx")->required();
-  export_file->add_option("--encoding", file_export.encoding, "csv: utf-8, gbk or gb18030")->capture_default_str();
-  export_file->add_option("--out", file_export.out, "file to write")->required();
-
   CLI11_PARSE(app, argc, argv);
-
-  if (*export_file) {
-    auto rows = dxhub::sample::export_table_to_file(file_export);
-    if (!rows) return report(rows.status());
-    std::printf("wrote %lld %s rows as %s to %s\n", *rows, file_export.table.c_str(), file_export.format.c_str(),
-                file_export.out.c_str());
-    return 0;
-  }
 
   if (*generate) {
     if (int rc = report(dxhub::sample::generate_household_db(household_db, household)); rc != 0) return rc;
