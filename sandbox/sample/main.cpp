@@ -4,8 +4,6 @@
 #include <cstdio>
 #include <string>
 
-#include "sandbox/sample/file_export_command.h"
-
 #include "sandbox/sample/household_generator.h"
 
 namespace {
@@ -17,6 +15,11 @@ int report(const dxhub::Status& status) {
 }
 
 }  // namespace
+
+// sandbox/sample/file_export_command.h (declared here to keep this file's includes as they are).
+namespace dxhub::sample {
+void add_export_file_subcommand(CLI::App& app);
+}  // namespace dxhub::sample
 
 int main(int argc, char** argv) {
   CLI::App app{"dxhub-sample: sample source databases for the dxhub sandbox"};
