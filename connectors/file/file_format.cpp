@@ -1,5 +1,9 @@
 #include "connectors/file/file_format.h"
 
+#include "connectors/file/csv_reader.h"
+#include "connectors/file/jsonl_reader.h"
+#include "connectors/file/xlsx_reader.h"
+
 namespace dxhub {
 
 Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::json& format,
@@ -12,6 +16,9 @@ Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::jso
   }
   const std::string kind = format["kind"].get<std::string>();
   // Each format registers here: if (kind == "csv") return open_csv_reader(format, input, columns);
+  if (kind == "csv") return open_csv_reader(format, input, columns);
+  if (kind == "jsonl") return open_jsonl_reader(format, input, columns);
+  if (kind == "xlsx") return open_xlsx_reader(format, input, columns);
   return config_error("file format: unknown kind \"" + kind + "\" (known: none yet)");
 }
 

@@ -18,9 +18,15 @@ int report(const dxhub::Status& status) {
 
 }  // namespace
 
+// sandbox/sample/file_export_command.h (declared here to keep this file's includes as they are).
+namespace dxhub::sample {
+void add_export_file_subcommand(CLI::App& app);
+}  // namespace dxhub::sample
+
 int main(int argc, char** argv) {
   CLI::App app{"dxhub-sample: sample source databases for the dxhub sandbox"};
   app.require_subcommand(1);
+  dxhub::sample::add_export_file_subcommand(app);  // runs while parsing and ends the program
 
   dxhub::sample::HouseholdOptions household;
   std::string household_db;
