@@ -739,7 +739,8 @@ Status OdbcTableConnector::build_queries() {
   sql_main_start_ = select + " WHERE " + cur + " IS NOT NULL" + bound + order;
   sql_main_ge_ = select + " WHERE " + cur + " >= ?" + bound + order;
   // Expanded rather than a row value (c, k) > (?, ?): every dialect has it.
-  sql_main_after_ = select + " WHERE (" + cur + " > ? OR (" + cur + " = ? AND " + key + " > ?))" + bound + order;
+  // A range on the cursor (index-friendly), then the keyset test within it.
+  sql_main_after_ = select + " WHERE " + cur + " >= ? AND (" + cur + " > ? OR " + key + " > ?)" + bound + order;
   return Status::ok();
 }
 
@@ -974,8 +975,11 @@ Status OdbcTableConnector::fetch_value(SQLUSMALLINT column, const ColumnPlan& pl
       const size_t nul = text ? 1 : 0;
       const size_t start = arena_used_;
       for (;;) {
-        if (arena_.size() - arena_used_ < 1024) arena_.resize(std::max(arena_.size() * 2, arena_used_ + 65536));
-        const auto capacity = static_cast<SQLLEN>(arena_.size() - arena_used_);
+        // Ask for about the declared size per call: some drivers (sqliteodbc)
+        // pad the whole buffer they are given, so a large one costs per value.
+        const size_t want = std::clamp<size_t>(plan.size + 1, 64, 4096);
+        if (arena_.size() - arena_used_ < want) arena_.resize(std::max(arena_.size() * 2, arena_used_ + 65536));
+        const auto capacity = static_cast<SQLLEN>(want);
         rc = SQLGetData(stmt_.get(), column, c_type, arena_.data() + arena_used_, capacity, &ind);
         if (rc == SQL_NO_DATA) break;  // the last part came with the previous call
         if (!odbc::succeeded(rc)) {
