@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -945,21 +946,41 @@ Status OdbcTableConnector::fetch_value(SQLUSMALLINT column, const ColumnPlan& pl
   SQLLEN ind = 0;
   SQLRETURN rc;
   switch (plan.kind) {
-    case FieldValue::Type::kInt:
-    case FieldValue::Type::kReal: {
-      const bool integer = plan.kind == FieldValue::Type::kInt;
-      int64_t i = 0;
-      double d = 0;
-      rc = integer ? SQLGetData(stmt_.get(), column, SQL_C_SBIGINT, &i, 0, &ind)
-                   : SQLGetData(stmt_.get(), column, SQL_C_DOUBLE, &d, 0, &ind);
+    case FieldValue::Type::kInt: {
+      // As text, parsed strictly: some drivers (sqliteodbc) turn 'abc' or
+      // 1.5 in an INTEGER column into 0 or 1 without a word.
+      char digits[32];
+      rc = SQLGetData(stmt_.get(), column, SQL_C_CHAR, digits, sizeof digits, &ind);
       if (rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO) {
         if (ind == SQL_NULL_DATA) return Status::ok();
-        // With-info on a fixed-size value is a lost fraction or digits.
+        int64_t i = 0;
+        const char* end = digits + std::strlen(digits);
+        const auto parsed = std::from_chars(digits, end, i);
+        if (rc != SQL_SUCCESS || ind <= 0 || parsed.ec != std::errc() || parsed.ptr != end) {
+          bad = true;
+          return Status::ok();
+        }
+        v = FieldValue::integer(i);
+        return Status::ok();
+      }
+      const std::string state = stmt_.sqlstate();
+      if (state.rfind("22", 0) == 0) {
+        bad = true;
+        return Status::ok();
+      }
+      return stmt_.check(rc, "reading a value");
+    }
+    case FieldValue::Type::kReal: {
+      double d = 0;
+      rc = SQLGetData(stmt_.get(), column, SQL_C_DOUBLE, &d, 0, &ind);
+      if (rc == SQL_SUCCESS || rc == SQL_SUCCESS_WITH_INFO) {
+        if (ind == SQL_NULL_DATA) return Status::ok();
+        // With-info on a fixed-size value is lost digits.
         if (rc == SQL_SUCCESS_WITH_INFO) {
           bad = true;
           return Status::ok();
         }
-        v = integer ? FieldValue::integer(i) : FieldValue::real(d);
+        v = FieldValue::real(d);
         return Status::ok();
       }
       const std::string state = stmt_.sqlstate();
@@ -974,10 +995,11 @@ Status OdbcTableConnector::fetch_value(SQLUSMALLINT column, const ColumnPlan& pl
       const SQLSMALLINT c_type = text ? SQL_C_CHAR : SQL_C_BINARY;
       const size_t nul = text ? 1 : 0;
       const size_t start = arena_used_;
+      size_t next_part = 0;  // after a truncated part: what the rest needs
       for (;;) {
         // Ask for about the declared size per call: some drivers (sqliteodbc)
         // pad the whole buffer they are given, so a large one costs per value.
-        const size_t want = std::clamp<size_t>(plan.size + 1, 64, 4096);
+        const size_t want = next_part != 0 ? next_part : std::clamp<size_t>(plan.size + 1, 64, 4096);
         if (arena_.size() - arena_used_ < want) arena_.resize(std::max(arena_.size() * 2, arena_used_ + 65536));
         const auto capacity = static_cast<SQLLEN>(want);
         rc = SQLGetData(stmt_.get(), column, c_type, arena_.data() + arena_used_, capacity, &ind);
@@ -1002,6 +1024,8 @@ Status OdbcTableConnector::fetch_value(SQLUSMALLINT column, const ColumnPlan& pl
           break;
         }
         arena_used_ += static_cast<size_t>(capacity) - nul;
+        next_part = ind == SQL_NO_TOTAL ? 2 * static_cast<size_t>(capacity)
+                                        : static_cast<size_t>(ind) - (static_cast<size_t>(capacity) - nul) + nul;
       }
       if (arena_used_ == arena_.size()) arena_.resize(arena_.size() * 2);
       arena_[arena_used_] = '\0';

@@ -694,6 +694,56 @@ TEST_P(OdbcBackendTest, NoHeapAllocationPerRow) {
 
 // ---- failures ----
 
+TEST_P(OdbcBackendTest, LargeValuesArriveWhole) {
+  exec("CREATE TABLE big (id INTEGER PRIMARY KEY, t " + std::string(pg() ? "TEXT" : "TEXT") + ", b " + blob_type() +
+       ")");
+  std::string text;
+  for (int k = 0; k < 30000; ++k) text += static_cast<char>('a' + k % 26);
+  text += "中文";
+  std::string hex;
+  for (int k = 0; k < 20000; ++k) hex += "0f";
+  exec("INSERT INTO big VALUES (1, '" + text + "', " + blob(hex) + ")");
+  auto c = open({{"table", "big"}, {"mode", "full"}, {"key_column", "id"}});
+  ASSERT_TRUE(c.has_value()) << c.status().to_string();
+  auto rows = read_all(**c);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][1].s, text);
+  EXPECT_EQ(rows[0][2].s, std::string(20000, '\x0f'));
+}
+
+TEST(OdbcSqlite, ValueThatDoesNotConvertIsBadInputAndTheReadGoesOn) {
+  TempDir tmp;
+  const std::string conn = std::string("Driver=") + testing::kSqliteOdbcDriver + ";Database=" + tmp.file("bad.db");
+  {
+    OdbcSession s(conn);
+    ASSERT_TRUE(s.ok()) << s.error();
+    ASSERT_OK(s.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, gxsj TIMESTAMP)"));
+    ASSERT_OK(s.exec("INSERT INTO t VALUES (1, 10, '2024-01-01 00:00:01'), (2, 'abc', '2024-01-01 00:00:02'), "
+                     "(3, 30, '2024-01-01 00:00:03')"));
+  }
+  struct Sink : CollectingSink {
+    Status on_bad_input(const BadInput& bad) override {
+      reasons.emplace_back(bad.reason);
+      return Status::ok();
+    }
+    std::vector<std::string> reasons;
+  } sink;
+  auto c = OdbcTableConnector::open({{"connection_string", conn}, {"table", "t"}, {"cursor_column", "gxsj"},
+                                     {"key_column", "id"}},
+                                    {"id", "n"}, nullptr);
+  ASSERT_TRUE(c.has_value()) << c.status().to_string();
+  for (int guard = 0; guard < 10; ++guard) {
+    auto n = (*c)->read(10, sink);
+    ASSERT_TRUE(n.has_value()) << n.status().to_string();
+    if (*n == 0) break;
+  }
+  ASSERT_EQ(sink.rows.size(), 2u);
+  EXPECT_EQ(sink.rows[1][1].i, 30);
+  ASSERT_EQ(sink.reasons.size(), 1u);
+  EXPECT_NE(sink.reasons[0].find("column n"), std::string::npos);
+  EXPECT_EQ(sink.reasons[0].find("abc"), std::string::npos);
+}
+
 TEST(OdbcPostgres, LostConnectionFailsTheReadKeepsTheCursorAndRecovers) {
   PgServer& server = PgServer::shared();
   ASSERT_TRUE(server.ok()) << server.error();
