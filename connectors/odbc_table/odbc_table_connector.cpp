@@ -714,6 +714,14 @@ Status OdbcTableConnector::discover_columns() {
   }
   DXHUB_ASSIGN_OR_RETURN(ColumnPlan key, find(config_.key_column, "key_column"));
   plans_.push_back(std::move(key));
+  for (size_t k = columns_.size(); k < plans_.size(); ++k) {
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (plans_[c].sql_name == plans_[k].sql_name) {
+        plans_[k].same_as = static_cast<int32_t>(c);
+        break;
+      }
+    }
+  }
   width_ = plans_.size();
   key_index_ = width_ - 1;
   cursor_index_ = config_.incremental ? width_ - 2 : 0;
@@ -1113,9 +1121,17 @@ Status OdbcTableConnector::fetch_chunk(Pass pass, size_t request, bool& exhauste
       break;
     }
     chunk_bad_[chunk_rows_] = -1;
+    const size_t first = chunk_rows_ * width_;
     for (size_t c = 0; c < width_ && result.is_ok(); ++c) {
+      if (const int32_t same = plans_[c].same_as; same >= 0) {
+        chunk_values_[first + c] = chunk_values_[first + static_cast<size_t>(same)];
+        chunk_spans_[first + c] = chunk_spans_[first + static_cast<size_t>(same)];
+        // A bad cursor or key value stops the read, not just the row.
+        if (chunk_bad_[chunk_rows_] == same) chunk_bad_[chunk_rows_] = static_cast<int32_t>(c);
+        continue;
+      }
       bool bad = false;
-      result = fetch_value(static_cast<SQLUSMALLINT>(c + 1), plans_[c], chunk_rows_ * width_ + c, bad);
+      result = fetch_value(static_cast<SQLUSMALLINT>(c + 1), plans_[c], first + c, bad);
       if (bad && chunk_bad_[chunk_rows_] < 0) chunk_bad_[chunk_rows_] = static_cast<int32_t>(c);
     }
     ++chunk_rows_;
@@ -1207,6 +1223,9 @@ Expected<size_t> OdbcTableConnector::deliver_chunk(Pass pass, RowSink& sink) {
     }
     const bool null_pass = pass == Pass::kNulls;
     const FieldValue& cur = row[cursor_index_];
+    if (!null_pass && cur.type == FieldValue::Type::kNull) {  // selected as NOT NULL: it did not convert
+      return Status(StatusCode::kSource, name + ": a cursor_column value does not convert to its declared type");
+    }
     SentSet& old = null_pass ? nulls_old_ : boundary_old_;
     SentSet& fresh = null_pass ? nulls_new_ : boundary_new_;
     const bool new_group = !null_pass && (!has_boundary_ || !same_value(cur, boundary_value_));

@@ -137,6 +137,9 @@ class OdbcTableConnector final : public Connector {
     SQLSMALLINT digits = 0;
     bool nullable = true;
     FieldValue::Type kind = FieldValue::Type::kText;
+    // Cursor or key that is also a selected column: copied from that one,
+    // not fetched twice.
+    int32_t same_as = -1;
   };
   // A bound parameter; its buffers stay put until the statement ran.
   struct Param {
