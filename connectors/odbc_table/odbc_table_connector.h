@@ -32,7 +32,8 @@
 //   limit_clause       how a chunk is bounded in SQL: "limit" (default;
 //                      PostgreSQL, SQLite, DM, KingbaseES, GaussDB, MySQL),
 //                      "fetch_first" (SQL:2008, Oracle 12+, DB2), "none"
-//                      (SQL_ATTR_MAX_ROWS only)
+//                      (SQL_ATTR_MAX_ROWS only; sqliteodbc then keeps
+//                      SQLite's read lock: use "limit" there)
 //
 // Identifiers (schema, table, columns, cursor, key) must be plain: a letter
 // (A-Z a-z, or a CJK ideograph), or _, then letters, digits, _ ; at most
@@ -45,6 +46,14 @@
 // -> kInt, REAL/FLOAT/DOUBLE -> kReal, DECIMAL/NUMERIC -> kText (exact
 // digits), character -> kText (UTF-8), binary -> kBlob, date/time/timestamp
 // and others -> kText as the driver renders them ('YYYY-MM-DD HH:MM:SS[.f]').
+// Integers are fetched as text and parsed strictly; a value that does not
+// convert goes to on_bad_input (in the cursor or key: the read fails).
+//
+// Politeness: every chunk is one autocommit statement, closed and ended
+// (SQLEndTran) before its rows reach the sink, so no read lock or open
+// transaction is held while the engine works; rows_per_second paces chunks.
+// A lost connection fails the read (kSource, cursor unchanged); the next
+// read connects again.
 //
 // Cursor: the sqlite_table form {"v": 2, "value", "boundary", "nulls"} with
 // typed values; the cursor column's value is bound back with the column's
