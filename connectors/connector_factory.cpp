@@ -1,5 +1,6 @@
 #include "connectors/connector_factory.h"
 
+#include "connectors/odbc_table/odbc_table_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
 namespace dxhub {
@@ -13,10 +14,14 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
     return std::unique_ptr<Connector>(std::move(connector));
   }
+  if (kind == OdbcTableConnector::kKind) {
+    DXHUB_ASSIGN_OR_RETURN(auto connector, OdbcTableConnector::open(config, columns, cursor, options));
+    return std::unique_ptr<Connector>(std::move(connector));
+  }
   if (kind == "plugin") {
     return config_error("connector \"plugin\" is provided by its plugin; open it through PluginHost");
   }
-  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, plugin)");
+  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, odbc_table, plugin)");
 }
 
 }  // namespace dxhub
