@@ -267,6 +267,7 @@ Expected<Receipt> ProvinceClient::upload_batch(const BatchToSend& batch) {
   r.sequence = int_field(*data, "sequence", -1);
   r.records_accepted = int_field(*data, "records_accepted", -1);
   r.duplicate_keys = int_field(*data, "duplicate_keys", -1);
+  r.deleted = int_field(*data, "deleted", -1);
   r.digest = string_field(*data, "digest");
   r.fingerprint = string_field(*data, "fingerprint");
   r.received_at = string_field(*data, "received_at");
@@ -291,7 +292,8 @@ Expected<Receipt> ProvinceClient::upload_batch(const BatchToSend& batch) {
       {"fingerprint", r.fingerprint, std::string(batch.fingerprint)},
       {"epoch", std::to_string(r.epoch), std::to_string(batch.epoch)},
       {"sequence", std::to_string(r.sequence), std::to_string(batch.sequence)},
-      {"records_accepted", std::to_string(r.records_accepted), std::to_string(batch.record_count)}};
+      {"records_accepted", std::to_string(r.records_accepted), std::to_string(batch.record_count)},
+      {"deleted", std::to_string(r.deleted), std::to_string(batch.deletes)}};
   for (const Field& f : fields) {
     if (f.got != f.sent) return mismatch(std::string(f.name) + " is '" + f.got + "', sent '" + f.sent + "'");
   }

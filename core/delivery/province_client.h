@@ -52,6 +52,9 @@ struct BatchToSend {
   std::string_view digest;       // lowercase hex SHA-256 of body
   std::string_view fingerprint;  // of the schema the records were written with
   std::string_view body;         // the Avro object container file
+  // Tombstones in the batch: record_count for a delete batch (metadata
+  // dxhub.operation "delete"), 0 for upserts; the receipt's `deleted` must match.
+  int64_t deletes = 0;
 };
 
 // A receipt whose province signature verified and whose every field matches
@@ -77,7 +80,7 @@ class ProvinceClient {
   // (Content-Type application/avro; X-Dxhub-Batch-Id, -Epoch and -Seq, all
   // three signed). The receipt's province signature (HMAC with the AppSecret
   // over every receipt field) must verify, and it must name this batch id,
-  // resource, epoch, sequence, fingerprint, record count and digest;
+  // resource, epoch, sequence, fingerprint, record count, deletes and digest;
   // otherwise kRejected ("receipt mismatch ..." / "receipt signature ...").
   Expected<Receipt> upload_batch(const BatchToSend& batch);
 

@@ -4,7 +4,9 @@
 
 #include <exception>
 
+#include "core/avro/schema.h"
 #include "core/protocol/signing.h"
+#include "core/protocol/tombstone.h"
 #include "core/state/state_store.h"
 
 namespace dxhub {
@@ -98,6 +100,16 @@ Status DeliveryWorker::deliver_all() {
   spdlog::debug("resource {}: schema registered, fingerprint {}", target_.resource, *fingerprint);
 
   DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
+  // Delete batches use the resource's tombstone schema (core/protocol/tombstone.h),
+  // recognised by its fingerprint and registered before the first of them.
+  std::string tombstone_json, tombstone_fingerprint;
+  bool tombstone_registered = false;
+  if (auto derived = protocol::tombstone_schema_json(target_.schema_json, target_.primary_key); derived) {
+    if (auto parsed = avro::Schema::from_json(*derived); parsed) {
+      tombstone_json = std::move(*derived);
+      tombstone_fingerprint = parsed->fingerprint_hex();
+    }
+  }
   auto quarantined = [&](const std::string& batch_id, const std::string& reason) {
     if (batches_quarantined_++ == 0) first_quarantine_reason_ = "batch " + batch_id + ": " + reason;
     spdlog::warn("resource {}: batch {} quarantined: {}", target_.resource, batch_id, reason);
@@ -127,8 +139,16 @@ Status DeliveryWorker::deliver_all() {
         quarantined(batch.batch_id, kCorrupt);
         continue;
       }
+      const bool is_delete = !tombstone_fingerprint.empty() && batch.fingerprint == tombstone_fingerprint;
+      if (is_delete && !tombstone_registered) {
+        auto registered = client.register_schema(target_.resource, tombstone_json, target_.primary_key,
+                                                 target_.name_zh);
+        if (!registered) return registered.status().with_context("tombstone schema registration");
+        tombstone_registered = true;
+      }
       auto receipt = client.upload_batch(BatchToSend{batch.resource, batch.batch_id, epoch, batch.sequence,
-                                                     batch.record_count, batch.digest, batch.fingerprint, batch.body});
+                                                     batch.record_count, batch.digest, batch.fingerprint, batch.body,
+                                                     is_delete ? batch.record_count : 0});
       if (!receipt) {
         Status failed = receipt.status().with_context("batch " + batch.batch_id + " (sequence " +
                                                       std::to_string(batch.sequence) + ")");
@@ -149,6 +169,7 @@ Status DeliveryWorker::deliver_all() {
       ++batches_delivered_;
       rows_delivered_ += batch.record_count;
       duplicate_keys_ += receipt->fields.duplicate_keys;
+      rows_deleted_ += receipt->fields.deleted;
       progressed();
       spdlog::debug("resource {}: batch {} sequence {} delivered, {} records, receipt {}", target_.resource,
                     batch.batch_id, batch.sequence, batch.record_count, receipt->fields.receipt_id);

@@ -70,6 +70,8 @@ class DeliveryWorker {
   // Records the province reported as replacing an earlier record of the
   // same batch with the same primary key (receipts' duplicate_keys).
   int64_t duplicate_keys() const { return duplicate_keys_; }
+  // Tombstones among rows_delivered (receipts' `deleted`).
+  int64_t rows_deleted() const { return rows_deleted_; }
   // Read after finish().
   const Status& status() const { return status_; }
 
@@ -92,6 +94,7 @@ class DeliveryWorker {
   int64_t rows_delivered_ = 0;
   int64_t batches_quarantined_ = 0;
   int64_t duplicate_keys_ = 0;
+  int64_t rows_deleted_ = 0;
   std::string first_quarantine_reason_;
   Status status_;
 };

@@ -4,15 +4,20 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "core/avro/codec.h"
 #include "core/avro/ocf_writer.h"
 #include "core/avro/schema.h"
 #include "core/engine/batch_identity.h"
 #include "core/engine/delivery_worker.h"
+#include "core/engine/snapshot_diff.h"
 #include "core/mapping/record_mapper.h"
 #include "core/mapping/value_parsers.h"
 #include "core/protocol/signing.h"
+#include "core/protocol/tombstone.h"
 #include "core/state/state_store.h"
 
 namespace dxhub {
@@ -62,15 +67,33 @@ std::string bad_input_json(std::string_view raw) {
 class BatchSink final : public RowSink {
  public:
   BatchSink(const RecordMapper& mapper, RecordEncoder encoder, avro::Value& value, avro::OcfWriter& writer,
-            ResourceResult& result)
-      : mapper_(mapper), encoder_(encoder), value_(value), writer_(writer), result_(result) {}
+            avro::OcfWriter& tombstones, SnapshotDiff* snapshot, ResourceResult& result)
+      : mapper_(mapper),
+        encoder_(encoder),
+        value_(value),
+        writer_(writer),
+        tombstones_(tombstones),
+        snapshot_(snapshot),
+        result_(result) {}
 
   std::vector<DeadLetter> dead_letters;  // of the current chunk
+  // Source time of the chunk's tombstones from connector deletes: when the
+  // hub read them (a RowView carries no source time).
+  int64_t chunk_read_at_ms = 0;
 
   Status on_row(const RowView& row) override {
     ++result_.rows_read;
-    if (row.op == RowOp::kDelete) {
-      return internal_error("the connector delivered a delete, and this engine carries no tombstones yet");
+    if (row.op == RowOp::kDelete) return on_delete(row);
+    if (tombstones_.record_count() > 0) {
+      return internal_error("the connector mixed upserts and deletes in one read() (see connector.h)");
+    }
+    if (snapshot_ != nullptr) {
+      key_.clear();
+      // A row whose key does not convert is not tracked: the mapping below dead-letters it.
+      if (mapper_.encode_primary_key(row, key_).is_ok()) {
+        DXHUB_ASSIGN_OR_RETURN(bool changed, snapshot_->changed(key_, row));
+        if (!changed) return Status::ok();
+      }
     }
     if (encoder_ == RecordEncoder::kCompiled) {
       Status mapped;
@@ -84,6 +107,25 @@ class BatchSink final : public RowSink {
     if (!mapped.is_ok()) return dead_letter(row, std::move(mapped));
     return writer_.append(value_.get());
   }
+
+ private:
+  // A delete (change capture, or any connector that sees one): a tombstone
+  // of the key, in the chunk's delete batch (core/protocol/tombstone.h).
+  Status on_delete(const RowView& row) {
+    if (writer_.record_count() > 0) {
+      return internal_error("the connector mixed upserts and deletes in one read() (see connector.h)");
+    }
+    key_.clear();
+    Status key = mapper_.encode_primary_key(row, key_);
+    if (!key.is_ok()) return dead_letter(row, std::move(key));
+    record_.clear();
+    protocol::append_tombstone_record(key_, chunk_read_at_ms, record_);
+    if (snapshot_ != nullptr) snapshot_->removed(key_);
+    return tombstones_.append_encoded(record_);
+  }
+
+  std::string key_;     // reused: the row's encoded primary key
+  std::string record_;  // reused: a tombstone record
 
  private:
   Status dead_letter(const RowView& row, Status mapped) {
@@ -102,6 +144,7 @@ class BatchSink final : public RowSink {
   // quotes no value, so it may be logged.
   Status on_bad_input(const BadInput& bad) override {
     ++result_.rows_read;
+    if (snapshot_ != nullptr) snapshot_->bad_input();
     std::string reason = std::string(bad.source_ref) + ": " + std::string(bad.reason);
     if (++result_.dead_letters == 1) result_.first_dead_letter = reason;
     dead_letters.push_back(DeadLetter{result_.resource, std::string(bad.source_ref), std::move(reason),
@@ -114,8 +157,38 @@ class BatchSink final : public RowSink {
   RecordEncoder encoder_;
   avro::Value& value_;
   avro::OcfWriter& writer_;
+  avro::OcfWriter& tombstones_;
+  SnapshotDiff* snapshot_;
   ResourceResult& result_;
 };
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// "change_detection" in a resource's connector config is the engine's, not
+// the connector's: "snapshot" (full refresh diffed against the last pass,
+// see snapshot_diff.h) or "none" (default). Removed before the connector sees it.
+Expected<bool> take_change_detection(ResourceSpec& spec) {
+  if (!spec.connector_config.is_object()) return false;
+  auto it = spec.connector_config.find("change_detection");
+  if (it == spec.connector_config.end()) return false;
+  if (!it->is_string() || (*it != "snapshot" && *it != "none")) {
+    return config_error("resource " + spec.resource_id + ": change_detection must be \"snapshot\" or \"none\"");
+  }
+  bool snapshot = *it == "snapshot";
+  spec.connector_config.erase(it);
+  return snapshot;
+}
+
+Expected<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return config_error("cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 bool selected(const ResourceSpec& spec, const std::vector<std::string>& only) {
   if (only.empty()) return true;
@@ -217,58 +290,154 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   delivery.start();
 
   result.read_status = [&]() -> Status {
+    ResourceSpec connector_spec = spec;
+    DXHUB_ASSIGN_OR_RETURN(bool snapshot_mode, take_change_detection(connector_spec));
+    DXHUB_ASSIGN_OR_RETURN(std::string tombstone_json,
+                           protocol::tombstone_schema_json(schema->json(), mapper->primary_key()));
+    DXHUB_ASSIGN_OR_RETURN(avro::Schema tombstone_schema, avro::Schema::from_json(tombstone_json));
     DXHUB_ASSIGN_OR_RETURN(nlohmann::json cursor, store.load_cursor(resource));
+    std::optional<SnapshotDiff> snapshot;
+    SnapshotPass pass;
+    if (snapshot_mode) {
+      DXHUB_ASSIGN_OR_RETURN(std::string mapping_text, read_text_file(spec.mapping_path));
+      DXHUB_ASSIGN_OR_RETURN(pass, store.snapshot_pass(resource));
+      if (!pass.exists || pass.complete) {
+        // A new pass reads the source from its start.
+        pass.pass += 1;
+        pass.complete = false;
+        pass.started_at_ms = wall_clock_ms();
+        pass.bad_inputs = 0;
+        DXHUB_RETURN_IF_ERROR(store.begin_snapshot_pass(resource, pass.pass, pass.started_at_ms));
+        cursor = nullptr;
+      } else {
+        spdlog::info("resource {}: continuing snapshot pass {} left unfinished by an earlier run", resource,
+                     pass.pass);
+      }
+      snapshot.emplace(store, resource, pass.pass, snapshot_seed(schema->json(), mapping_text));
+    }
     ConnectorOpenOptions open_options;
     open_options.resource_id = resource;
     open_options.work_dir = config_.state_db + ".work/" + resource;
-    DXHUB_ASSIGN_OR_RETURN(auto connector, host_.open_reader(spec, mapper->source_columns(), cursor, open_options));
+    DXHUB_ASSIGN_OR_RETURN(auto connector,
+                           host_.open_reader(connector_spec, mapper->source_columns(), cursor, open_options));
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));
     DXHUB_ASSIGN_OR_RETURN(avro::Value value, schema->new_value());
     avro::OcfWriter writer(*schema, *codec, config_.sync.block_bytes);
-    BatchSink sink(*mapper, config_.sync.encoder, value, writer, result);
+    avro::OcfWriter tombstone_writer(tombstone_schema, *codec, config_.sync.block_bytes);
+    BatchSink sink(*mapper, config_.sync.encoder, value, writer, tombstone_writer,
+                   snapshot ? &*snapshot : nullptr, result);
     std::string body;
     DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
     const std::string epoch_text = std::to_string(epoch);
     auto cursor_text = [](const nlohmann::json& position) {
       return position.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     };
-    // A chunk starts where the previous one ended: that position's text is
-    // kept rather than built and dumped again (it may carry a large boundary set).
-    std::string cursor_from = cursor_text(connector->cursor());
-    for (;;) {
-      DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
-      DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
-      const auto sync_marker = batch_sync_marker(resource, epoch, sequence, cursor_from);
-      DXHUB_RETURN_IF_ERROR(writer.begin({{"dxhub.resource", resource},
-                                          {"dxhub.plugin", spec.plugin},
-                                          {"dxhub.epoch", epoch_text},
-                                          {"dxhub.sequence", std::to_string(sequence)}},
-                                         &sync_marker));
-      sink.dead_letters.clear();
-      DXHUB_ASSIGN_OR_RETURN(size_t rows, connector->read(static_cast<size_t>(config_.sync.batch_rows), sink));
-      if (rows == 0) return Status::ok();
-      DXHUB_RETURN_IF_ERROR(check_dead_letter_threshold(result, config_.sync));
-      int64_t records = static_cast<int64_t>(writer.record_count());
-      nlohmann::json cursor_to = connector->cursor();
-      std::string cursor_to_text = cursor_text(cursor_to);
-      if (records == 0) {  // every row of the chunk was dead-lettered: still move past them
-        DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, cursor_to, sink.dead_letters));
-        cursor_from = std::move(cursor_to_text);
-        continue;
-      }
-      DXHUB_RETURN_IF_ERROR(writer.finish(body));
+    // Both writers start every chunk; one read() hands out one operation,
+    // so at most one of them gets records (upserts keep the resource's
+    // schema and header exactly as before tombstones existed).
+    auto begin_chunk = [&](int64_t sequence, const std::string& from) -> Status {
+      const auto sync_marker = batch_sync_marker(resource, epoch, sequence, from);
+      std::vector<std::pair<std::string, std::string>> metadata = {{"dxhub.resource", resource},
+                                                                   {"dxhub.plugin", spec.plugin},
+                                                                   {"dxhub.epoch", epoch_text},
+                                                                   {"dxhub.sequence", std::to_string(sequence)}};
+      DXHUB_RETURN_IF_ERROR(writer.begin(metadata, &sync_marker));
+      metadata.emplace_back(protocol::kOperationMetadata, protocol::kOperationDelete);
+      return tombstone_writer.begin(metadata, &sync_marker);
+    };
+    // Spools the finished chunk of `chunk_writer` (its records counted in result).
+    auto spool = [&](avro::OcfWriter& chunk_writer, const avro::Schema& chunk_schema, int64_t sequence,
+                     const std::string& from, const std::string& to, const nlohmann::json& cursor_to,
+                     const SnapshotUpdate* update) -> Status {
+      int64_t records = static_cast<int64_t>(chunk_writer.record_count());
+      DXHUB_RETURN_IF_ERROR(chunk_writer.finish(body));
       std::string digest = protocol::sha256_hex(body);
-      std::string batch_id = batch_id_for(resource, cursor_from, cursor_to_text, digest);
-      NewBatch batch{batch_id, resource, sequence, records, config_.sync.codec, schema->fingerprint_hex(),
+      std::string batch_id = batch_id_for(resource, from, to, digest);
+      NewBatch batch{batch_id, resource, sequence, records, config_.sync.codec, chunk_schema.fingerprint_hex(),
                      std::move(digest), body};
-      DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, cursor_to, sink.dead_letters));
-      cursor_from = std::move(cursor_to_text);
+      DXHUB_RETURN_IF_ERROR(store.spool_batch(batch, cursor_to, sink.dead_letters, update));
       result.rows_spooled += records;
+      if (&chunk_writer == &tombstone_writer) result.deletes_spooled += records;
       ++result.batches_spooled;
       delivery.notify();
       spdlog::debug("resource {}: spooled batch {} sequence {} ({} records, {} bytes)", resource, batch_id, sequence,
                     records, body.size());
+      return Status::ok();
+    };
+    // A chunk starts where the previous one ended: that position's text is
+    // kept rather than built and dumped again (it may carry a large boundary set).
+    std::string cursor_from = cursor_text(connector->cursor());
+    nlohmann::json cursor_now = connector->cursor();
+    for (;;) {
+      DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
+      DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
+      DXHUB_RETURN_IF_ERROR(begin_chunk(sequence, cursor_from));
+      sink.dead_letters.clear();
+      sink.chunk_read_at_ms = wall_clock_ms();
+      if (snapshot) snapshot->clear_chunk();
+      DXHUB_ASSIGN_OR_RETURN(size_t rows, connector->read(static_cast<size_t>(config_.sync.batch_rows), sink));
+      if (rows == 0) break;
+      DXHUB_RETURN_IF_ERROR(check_dead_letter_threshold(result, config_.sync));
+      nlohmann::json cursor_to = connector->cursor();
+      std::string cursor_to_text = cursor_text(cursor_to);
+      SnapshotUpdate update;
+      if (snapshot) update = snapshot->update();
+      const SnapshotUpdate* chunk_update = snapshot ? &update : nullptr;
+      avro::OcfWriter* filled = writer.record_count() > 0             ? &writer
+                                : tombstone_writer.record_count() > 0 ? &tombstone_writer
+                                                                      : nullptr;
+      if (filled == nullptr) {  // every row was dead-lettered or unchanged: still move past them
+        DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, cursor_to, sink.dead_letters, chunk_update));
+      } else {
+        DXHUB_RETURN_IF_ERROR(spool(*filled, filled == &writer ? *schema : tombstone_schema, sequence, cursor_from,
+                                    cursor_to_text, cursor_to, chunk_update));
+      }
+      cursor_from = std::move(cursor_to_text);
+      cursor_now = std::move(cursor_to);
     }
+    if (!snapshot) return Status::ok();
+
+    // The pass has read the whole source: keys of the last snapshot it did
+    // not see are deleted, one tombstone batch per sync.batch_rows keys, each
+    // forgotten in the transaction that spools its tombstone.
+    result.rows_unchanged = snapshot->unchanged_rows();
+    DXHUB_ASSIGN_OR_RETURN(SnapshotPass ended, store.snapshot_pass(resource));
+    sink.dead_letters.clear();
+    if (ended.bad_inputs > 0) {
+      spdlog::warn("resource {}: snapshot pass {} met {} inputs it could not read: its deletes are withheld until "
+                   "a pass reads the source cleanly",
+                   resource, pass.pass, ended.bad_inputs);
+    } else {
+      std::vector<SnapshotChange> removals;
+      for (;;) {
+        DXHUB_ASSIGN_OR_RETURN(std::vector<std::string> gone,
+                               store.snapshot_unseen(resource, pass.pass, static_cast<size_t>(config_.sync.batch_rows)));
+        if (gone.empty()) break;
+        DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
+        DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
+        DXHUB_RETURN_IF_ERROR(begin_chunk(sequence, cursor_from));
+        removals.clear();
+        std::string record;
+        for (std::string& key : gone) {
+          record.clear();
+          protocol::append_tombstone_record(key, ended.started_at_ms, record);
+          DXHUB_RETURN_IF_ERROR(tombstone_writer.append_encoded(record));
+          removals.push_back(SnapshotChange{std::move(key), 0, true});
+        }
+        SnapshotUpdate update;
+        update.pass = pass.pass;
+        update.changes = removals;
+        DXHUB_RETURN_IF_ERROR(spool(tombstone_writer, tombstone_schema, sequence, cursor_from, cursor_from,
+                                    cursor_now, &update));
+      }
+    }
+    // The pass ends with the cursor reset: the next run reads the source from its start.
+    SnapshotUpdate finish;
+    finish.pass = pass.pass;
+    finish.complete_pass = true;
+    DXHUB_RETURN_IF_ERROR(store.advance_cursor(resource, nullptr, {}, &finish));
+    spdlog::info("resource {}: snapshot pass {} complete: {} rows unchanged, {} deletes", resource, pass.pass,
+                 result.rows_unchanged, result.deletes_spooled);
     return Status::ok();
   }();
   delivery.finish();
@@ -276,6 +445,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   result.delivery_status = delivery.status();
   result.batches_quarantined = delivery.batches_quarantined();
   result.duplicate_keys = delivery.duplicate_keys();
+  result.rows_deleted = delivery.rows_deleted();
   result.batches_delivered = delivery.batches_delivered();
   result.rows_delivered = delivery.rows_delivered();
   if (auto outbox = store.outbox_summary(); outbox) {
@@ -412,6 +582,9 @@ nlohmann::json RunSummary::to_json() const {
                               {"batches_pending", r.batches_pending},
                               {"batches_quarantined", r.batches_quarantined},
                               {"duplicate_keys", r.duplicate_keys},
+                              {"rows_unchanged", r.rows_unchanged},
+                              {"deletes_spooled", r.deletes_spooled},
+                              {"rows_deleted", r.rows_deleted},
                               {"status", r.status_text()},
                               {"read_status", r.read_status.to_string()},
                               {"delivery_status", r.delivery_status.to_string()}});

@@ -29,6 +29,9 @@ struct ResourceResult {
   int64_t batches_pending = 0;    // still in the outbox after the run
   int64_t batches_quarantined = 0;  // moved to the quarantine in this run
   int64_t duplicate_keys = 0;       // delivered records that replaced one of the same batch with the same key
+  int64_t rows_unchanged = 0;       // change_detection "snapshot": rows read equal to the last pass (not sent)
+  int64_t deletes_spooled = 0;      // tombstones among rows_spooled
+  int64_t rows_deleted = 0;         // tombstones among rows_delivered
   std::string first_dead_letter;  // the first dead letter's field/column (never its value)
   Status read_status;             // config / source errors; kData: dead-letter threshold crossed
   Status delivery_status;         // delivery errors

@@ -520,6 +520,23 @@ Status RecordMapper::avro_error(const FieldPlan& plan, int rc) {
                         "); does the record match the schema?");
 }
 
+Status RecordMapper::encode_primary_key(const RowView& row, std::string& out) const {
+  for (const FieldPlan& plan : fields_) {
+    if (plan.field != primary_key_) continue;
+    if (!bound_ || plan.row_position >= row.count) {
+      return internal_error("mapping " + origin_ + ": encode_primary_key before bind or on a short row");
+    }
+    mapping::ConvertedValue value;
+    DXHUB_RETURN_IF_ERROR(convert(plan, row[plan.row_position], value));
+    if (value.kind == mapping::ConvertedValue::Kind::kNull) {
+      return data_error("field " + plan.field + " (column " + plan.column + "): the primary key is NULL");
+    }
+    mapping::append_avro_binary(value, out);
+    return Status::ok();
+  }
+  return internal_error("mapping " + origin_ + ": the primary key is not a mapped field");
+}
+
 std::string RecordMapper::source_key(const RowView& row) const {
   for (const FieldPlan& plan : fields_) {
     if (plan.field != primary_key_ || !bound_ || plan.row_position >= row.count) continue;

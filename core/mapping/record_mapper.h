@@ -57,6 +57,12 @@ class RecordMapper {
   // first failing field in mapping order); on error `out` is left as it was.
   Status encode(const RowView& row, std::string& out) const;
 
+  // APPENDS the Avro binary of the primary key field alone, converted as
+  // encode() converts it but without a union index (a tombstone's key field
+  // is the key's type without null). kData when the key does not convert
+  // or is NULL; on error `out` is left as it was.
+  Status encode_primary_key(const RowView& row, std::string& out) const;
+
   // The source value behind the primary key field, as text ("" when it
   // is NULL or the mapper is not bound): names a dead-lettered row.
   std::string source_key(const RowView& row) const;

@@ -344,7 +344,10 @@ Expected<std::unique_ptr<Connector>> PluginHost::open_reader(const ResourceSpec&
   if (spec.connector != "plugin") {
     ConnectorOpenOptions with_resource = options;
     if (with_resource.resource_id.empty()) with_resource.resource_id = spec.resource_id;
-    auto connector = open_connector(spec.connector, spec.connector_config, columns, cursor, with_resource);
+    // "change_detection" is the engine's setting (core/engine/snapshot_diff.h), never the connector's.
+    nlohmann::json config = spec.connector_config;
+    if (config.is_object()) config.erase("change_detection");
+    auto connector = open_connector(spec.connector, config, columns, cursor, with_resource);
     if (!connector) return connector.status().with_context(label);
     return connector;
   }

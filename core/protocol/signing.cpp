@@ -77,12 +77,12 @@ std::string string_to_sign(std::string_view method, std::string_view path_and_qu
 }
 
 std::string receipt_string_to_sign(const ReceiptFields& r) {
-  std::string s = "dxhub-receipt-v1";
+  std::string s = "dxhub-receipt-v2";
   for (std::string_view field : {std::string_view(r.receipt_id), std::string_view(r.batch_id),
                                  std::string_view(r.resource)}) {
     s.append("\n").append(field);
   }
-  for (int64_t number : {r.epoch, r.sequence, r.records_accepted, r.duplicate_keys}) {
+  for (int64_t number : {r.epoch, r.sequence, r.records_accepted, r.duplicate_keys, r.deleted}) {
     s.append("\n").append(std::to_string(number));
   }
   for (std::string_view field : {std::string_view(r.digest), std::string_view(r.fingerprint),

@@ -60,12 +60,14 @@ struct ReceiptFields {
   int64_t sequence = 0;
   int64_t records_accepted = 0;
   int64_t duplicate_keys = 0;  // records of the batch whose primary key an earlier record of it already had
+  int64_t deleted = 0;         // tombstones among records_accepted (all of them in a delete batch, else 0)
   std::string digest;          // lowercase hex SHA-256 of the uploaded body
   std::string fingerprint;     // of the writer schema
   std::string received_at;
 };
-//   "dxhub-receipt-v1" "\n" RECEIPT_ID "\n" BATCH_ID "\n" RESOURCE "\n" EPOCH "\n" SEQUENCE
-//   "\n" RECORDS_ACCEPTED "\n" DUPLICATE_KEYS "\n" DIGEST "\n" FINGERPRINT "\n" RECEIVED_AT
+//   "dxhub-receipt-v2" "\n" RECEIPT_ID "\n" BATCH_ID "\n" RESOURCE "\n" EPOCH "\n" SEQUENCE
+//   "\n" RECORDS_ACCEPTED "\n" DUPLICATE_KEYS "\n" DELETED "\n" DIGEST "\n" FINGERPRINT "\n" RECEIVED_AT
+// (v2 added DELETED; a v1 signature does not verify as v2.)
 std::string receipt_string_to_sign(const ReceiptFields& receipt);
 std::string sign(SignatureMethod m, std::string_view secret, std::string_view string_to_sign);
 

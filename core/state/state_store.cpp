@@ -112,6 +112,24 @@ constexpr const char* kSchemaV3 = R"sql(
 ALTER TABLE dead_letters ADD COLUMN source_ref TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v4: change detection by snapshot diff (full-refresh sources).
+constexpr const char* kSchemaV4 = R"sql(
+CREATE TABLE IF NOT EXISTS snapshot_rows (
+  resource  TEXT NOT NULL,
+  key       BLOB NOT NULL,
+  digest    INTEGER NOT NULL,
+  seen_pass INTEGER NOT NULL,
+  PRIMARY KEY (resource, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshot_passes (
+  resource   TEXT PRIMARY KEY,
+  pass       INTEGER NOT NULL,
+  complete   INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  bad_inputs INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
 constexpr const char* kBatchColumns =
     "batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, created_at, attempts, last_error, "
     "last_attempt_at, refusals";
@@ -205,7 +223,11 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
       DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV3));
       DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 3"));
     }
-    // Later versions migrate here: if (version < 4) { ... }
+    if (version < 4) {
+      DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV4));
+      DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 4"));
+    }
+    // Later versions migrate here: if (version < 5) { ... }
     DXHUB_RETURN_IF_ERROR(tx.commit());
   }
 
@@ -228,6 +250,14 @@ Status StateStore::prepare_statements() {
   DXHUB_ASSIGN_OR_RETURN(insert_dead_letter_,
                          db_.prepare("INSERT INTO dead_letters (resource, source_key, reason, row_json, created_at, "
                                      "source_ref) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+  DXHUB_ASSIGN_OR_RETURN(select_snapshot_row_,
+                         db_.prepare("SELECT digest, seen_pass FROM snapshot_rows WHERE resource = ?1 AND key = ?2"));
+  DXHUB_ASSIGN_OR_RETURN(upsert_snapshot_row_,
+                         db_.prepare("INSERT INTO snapshot_rows (resource, key, digest, seen_pass) VALUES (?1, ?2, ?3, ?4) "
+                                     "ON CONFLICT (resource, key) DO UPDATE SET digest = excluded.digest, "
+                                     "seen_pass = excluded.seen_pass"));
+  DXHUB_ASSIGN_OR_RETURN(delete_snapshot_row_,
+                         db_.prepare("DELETE FROM snapshot_rows WHERE resource = ?1 AND key = ?2"));
   return Status::ok();
 }
 
@@ -286,8 +316,106 @@ Status StateStore::insert_outbox(const NewBatch& batch) {
   return insert_outbox_.run();
 }
 
+Status StateStore::write_snapshot(const std::string& resource, const SnapshotUpdate& update) {
+  for (const SnapshotChange& change : update.changes) {
+    SqliteStmt& stmt = change.remove ? delete_snapshot_row_ : upsert_snapshot_row_;
+    ResetOnExit reset(stmt);
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text_static(1, resource));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_blob_static(2, change.key));
+    if (!change.remove) {
+      DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, static_cast<int64_t>(change.digest)));
+      DXHUB_RETURN_IF_ERROR(stmt.bind_int64(4, update.pass));
+    }
+    DXHUB_RETURN_IF_ERROR(stmt.run());
+  }
+  if (update.bad_inputs == 0 && !update.complete_pass) return Status::ok();
+  DXHUB_ASSIGN_OR_RETURN(auto pass, db_.prepare("UPDATE snapshot_passes SET bad_inputs = bad_inputs + ?2, "
+                                                "complete = max(complete, ?3) WHERE resource = ?1 AND pass = ?4"));
+  DXHUB_RETURN_IF_ERROR(pass.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(pass.bind_int64(2, update.bad_inputs));
+  DXHUB_RETURN_IF_ERROR(pass.bind_int64(3, update.complete_pass ? 1 : 0));
+  DXHUB_RETURN_IF_ERROR(pass.bind_int64(4, update.pass));
+  DXHUB_RETURN_IF_ERROR(pass.run());
+  if (db_.changes() != 1) {
+    return internal_error("snapshot pass " + std::to_string(update.pass) + " of " + resource + " is not the current one");
+  }
+  return Status::ok();
+}
+
+Expected<SnapshotPass> StateStore::snapshot_pass(const std::string& resource) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT pass, complete, started_at, bad_inputs FROM snapshot_passes "
+                                                "WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool found, stmt.step());
+  SnapshotPass pass;
+  if (!found) return pass;
+  pass.exists = true;
+  pass.pass = stmt.column_int64(0);
+  pass.complete = stmt.column_int64(1) != 0;
+  pass.started_at_ms = stmt.column_int64(2);
+  pass.bad_inputs = stmt.column_int64(3);
+  return pass;
+}
+
+Status StateStore::begin_snapshot_pass(const std::string& resource, int64_t pass, int64_t started_at_ms) {
+  auto run = [&]() -> Status {
+    DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
+    DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("INSERT INTO snapshot_passes (resource, pass, complete, started_at, "
+                                                  "bad_inputs) VALUES (?1, ?2, 0, ?3, 0) ON CONFLICT (resource) DO "
+                                                  "UPDATE SET pass = excluded.pass, complete = 0, started_at = "
+                                                  "excluded.started_at, bad_inputs = 0"));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, pass));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, started_at_ms));
+    DXHUB_RETURN_IF_ERROR(stmt.run());
+    // A pass reads from the source's start: were an older position kept
+    // (a resource switched to snapshot mode), a continued pass would skip
+    // the rows before it and take them for deleted.
+    DXHUB_RETURN_IF_ERROR(write_cursor(resource, nullptr, 0));
+    return tx.commit();
+  };
+  return run().with_context("begin snapshot pass of " + resource);
+}
+
+Expected<StoredSnapshotRow> StateStore::snapshot_row(const std::string& resource, std::string_view key) {
+  ResetOnExit reset(select_snapshot_row_);
+  DXHUB_RETURN_IF_ERROR(select_snapshot_row_.bind_text_static(1, resource));
+  DXHUB_RETURN_IF_ERROR(select_snapshot_row_.bind_blob_static(2, key));
+  DXHUB_ASSIGN_OR_RETURN(bool found, select_snapshot_row_.step());
+  StoredSnapshotRow row;
+  if (!found) return row;
+  row.found = true;
+  row.digest = static_cast<uint64_t>(select_snapshot_row_.column_int64(0));
+  row.seen_pass = select_snapshot_row_.column_int64(1);
+  return row;
+}
+
+Expected<std::vector<std::string>> StateStore::snapshot_unseen(const std::string& resource, int64_t pass,
+                                                               size_t limit) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT key FROM snapshot_rows WHERE resource = ?1 AND "
+                                                "seen_pass < ?2 ORDER BY key LIMIT ?3"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, pass));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, static_cast<int64_t>(limit)));
+  std::vector<std::string> keys;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+    if (!row) break;
+    std::string_view key = stmt.column_blob(0);
+    keys.emplace_back(key);
+  }
+  return keys;
+}
+
+Expected<int64_t> StateStore::snapshot_size(const std::string& resource) {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT count(*) FROM snapshot_rows WHERE resource = ?1"));
+  DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+  return row ? stmt.column_int64(0) : int64_t{0};
+}
+
 Status StateStore::spool_batch(const NewBatch& batch, const nlohmann::json& new_cursor,
-                               std::span<const DeadLetter> dead_letters) {
+                               std::span<const DeadLetter> dead_letters, const SnapshotUpdate* snapshot) {
   auto context = "spool batch " + batch.batch_id + " of " + batch.resource;
   auto run = [&]() -> Status {
     DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
@@ -298,6 +426,7 @@ Status StateStore::spool_batch(const NewBatch& batch, const nlohmann::json& new_
     }
     DXHUB_RETURN_IF_ERROR(write_cursor(batch.resource, new_cursor, 1));
     DXHUB_RETURN_IF_ERROR(insert_dead_letters(dead_letters));
+    if (snapshot != nullptr) DXHUB_RETURN_IF_ERROR(write_snapshot(batch.resource, *snapshot));
     DXHUB_RETURN_IF_ERROR(insert_outbox(batch));
     return tx.commit();
   };
@@ -305,11 +434,12 @@ Status StateStore::spool_batch(const NewBatch& batch, const nlohmann::json& new_
 }
 
 Status StateStore::advance_cursor(const std::string& resource, const nlohmann::json& new_cursor,
-                                  std::span<const DeadLetter> dead_letters) {
+                                  std::span<const DeadLetter> dead_letters, const SnapshotUpdate* snapshot) {
   auto run = [&]() -> Status {
     DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
     DXHUB_RETURN_IF_ERROR(write_cursor(resource, new_cursor, 0));
     DXHUB_RETURN_IF_ERROR(insert_dead_letters(dead_letters));
+    if (snapshot != nullptr) DXHUB_RETURN_IF_ERROR(write_snapshot(resource, *snapshot));
     return tx.commit();
   };
   return run().with_context("advance cursor of " + resource);

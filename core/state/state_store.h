@@ -10,7 +10,7 @@
 // file. WAL lets readers run beside the writer; every write takes the write
 // lock up front (BEGIN IMMEDIATE) and waits up to busy_timeout_ms for it.
 //
-// Schema (PRAGMA user_version = 2; v1 files are migrated on open). Times are integer milliseconds since the
+// Schema (PRAGMA user_version = 4; older files are migrated on open). Times are integer milliseconds since the
 // Unix epoch (UTC); JSON columns hold compact JSON text.
 //
 //   cursors(resource TEXT PRIMARY KEY,
@@ -48,6 +48,14 @@
 //                state_reason TEXT,          -- discard reason, or the replay's batch id
 //                state_changed_at INTEGER)
 //                INDEX (resource), INDEX (resource, state)
+//   snapshot_rows(resource TEXT, key BLOB,   -- v4: change detection by snapshot diff
+//                 digest INTEGER,            -- XXH3-64 of the row's source values (seeded by schema + mapping)
+//                 seen_pass INTEGER,         -- the last pass that read the key
+//                 PRIMARY KEY (resource, key)) WITHOUT ROWID
+//          key = the Avro binary of the primary key field, exactly as a tombstone carries it
+//   snapshot_passes(resource TEXT PRIMARY KEY, pass INTEGER, complete INTEGER,   -- v4
+//                   started_at INTEGER,      -- ms; the source time of the pass's tombstones
+//                   bad_inputs INTEGER)      -- input the pass could not make rows of: deletes withheld
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -64,7 +72,7 @@
 
 namespace dxhub {
 
-inline constexpr int kStateSchemaVersion = 3;
+inline constexpr int kStateSchemaVersion = 4;
 
 struct StateStoreOptions {
   // synchronous=FULL (default, config "state_synchronous": "full"): every
@@ -219,6 +227,37 @@ struct DeadLetterCount {
   int64_t replayed = 0;
 };
 
+// --- snapshot diff (core/engine/snapshot_diff.h) ---
+// The pass of a resource read in full refresh: `pass` is the one being read
+// (complete = false) or the last one finished.
+struct SnapshotPass {
+  bool exists = false;  // false: no pass was ever started
+  int64_t pass = 0;
+  bool complete = true;
+  int64_t started_at_ms = 0;
+  int64_t bad_inputs = 0;
+};
+
+// What one chunk read in a pass changes in the stored snapshot.
+struct SnapshotChange {
+  std::string key;      // Avro binary of the primary key
+  uint64_t digest = 0;  // of the row's values (ignored for a removal)
+  bool remove = false;  // the key's delete was spooled: forget it
+};
+
+struct SnapshotUpdate {
+  int64_t pass = 0;
+  std::span<const SnapshotChange> changes;  // seen keys get seen_pass = pass
+  int64_t bad_inputs = 0;                   // added to the pass's count
+  bool complete_pass = false;               // the pass ends (after its deletes)
+};
+
+struct StoredSnapshotRow {
+  bool found = false;
+  uint64_t digest = 0;
+  int64_t seen_pass = 0;
+};
+
 // Outcome of one refusal counted against a batch.
 enum class RefusalOutcome { kCounted, kQuarantined };
 
@@ -250,12 +289,26 @@ class StateStore {
   // (rows of the same chunk that could not be mapped). On failure nothing
   // changes. batch.sequence must be next_sequence(resource) (kInternal
   // otherwise: two spoolers on one resource).
+  // With `snapshot`, the chunk's snapshot changes are written in the same
+  // transaction (a change-detecting resource: nothing emitted is forgotten,
+  // nothing recorded is unsent).
   Status spool_batch(const NewBatch& batch, const nlohmann::json& new_cursor,
-                     std::span<const DeadLetter> dead_letters = {});
+                     std::span<const DeadLetter> dead_letters = {}, const SnapshotUpdate* snapshot = nullptr);
   // ONE transaction: moves the cursor without a batch (every row of a chunk
-  // was dead-lettered) and stores the dead letters.
+  // was dead-lettered, or unchanged) and stores the dead letters (and the
+  // snapshot changes).
   Status advance_cursor(const std::string& resource, const nlohmann::json& new_cursor,
-                        std::span<const DeadLetter> dead_letters);
+                        std::span<const DeadLetter> dead_letters, const SnapshotUpdate* snapshot = nullptr);
+
+  // --- snapshot diff ---
+  Expected<SnapshotPass> snapshot_pass(const std::string& resource);
+  // ONE transaction: starts pass `pass` (complete = false, no bad inputs) at
+  // `started_at_ms` and resets the resource's cursor (a pass reads from the start).
+  Status begin_snapshot_pass(const std::string& resource, int64_t pass, int64_t started_at_ms);
+  Expected<StoredSnapshotRow> snapshot_row(const std::string& resource, std::string_view key);
+  // Up to `limit` keys last seen before `pass`, in key order: the deletes.
+  Expected<std::vector<std::string>> snapshot_unseen(const std::string& resource, int64_t pass, size_t limit);
+  Expected<int64_t> snapshot_size(const std::string& resource);
   Status add_dead_letter(const std::string& resource, const std::string& source_key, const std::string& reason,
                          const std::string& row_json);
 
@@ -325,6 +378,7 @@ class StateStore {
   Status prepare_statements();
   Status write_cursor(const std::string& resource, const nlohmann::json& cursor, int64_t sequence_increment);
   Status insert_dead_letters(std::span<const DeadLetter> dead_letters);
+  Status write_snapshot(const std::string& resource, const SnapshotUpdate& update);
   Status insert_outbox(const NewBatch& batch);
   Status move_to_quarantine(const std::string& batch_id, const std::string& reason);
   Status insert_action_run(const ActionRecord& action, nlohmann::json summary);
@@ -334,6 +388,9 @@ class StateStore {
   SqliteStmt upsert_cursor_;
   SqliteStmt insert_outbox_;
   SqliteStmt insert_dead_letter_;
+  SqliteStmt select_snapshot_row_;
+  SqliteStmt upsert_snapshot_row_;
+  SqliteStmt delete_snapshot_row_;
 };
 
 }  // namespace dxhub

@@ -398,7 +398,15 @@ ApiResponse ProvinceApi::list_records(const std::string& resource, std::string_v
   }
   auto key = params->find("key");
   const bool by_key = key != params->end();
-  auto page = by_key ? store_.record_by_key(resource, key->second) : store_.records(resource, offset, limit);
+  // deleted=1: the tombstones kept for deleted keys instead of the records.
+  bool tombstones = false;
+  if (auto it = params->find("deleted"); it != params->end()) {
+    if (it->second != "0" && it->second != "1") return fail(400, "INVALID_QUERY", "deleted must be 0 or 1");
+    tombstones = it->second == "1";
+  }
+  if (by_key && tombstones) return fail(400, "INVALID_QUERY", "key and deleted=1 do not combine");
+  auto page = by_key ? store_.record_by_key(resource, key->second)
+                     : store_.records(resource, offset, limit, tombstones);
   if (!page) return internal_failure(page.status());
   if (by_key && page->records.empty()) return fail(404, "RECORD_NOT_FOUND", "no current record with that key");
   nlohmann::json records = nlohmann::json::array();
@@ -418,6 +426,8 @@ ApiResponse ProvinceApi::describe_resource(const std::string& resource) {
                       {"records", (*summary)->records},
                       {"batches", (*summary)->batches},
                       {"rows_received", (*summary)->rows_received},
+                      {"deletes_received", (*summary)->deletes_received},
+                      {"tombstones", (*summary)->tombstones},
                       {"schemas", std::move(schemas)}});
 }
 

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/protocol/signing.h"
+#include "core/protocol/tombstone.h"
 
 namespace dxhub::province {
 
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS batches (
   body             BLOB NOT NULL,
   applied          INTEGER NOT NULL DEFAULT 1, -- 0: records not yet upserted into `records`
   epoch            INTEGER NOT NULL DEFAULT 0, -- of the hub's state; orders batches with sequence
-  duplicate_keys   INTEGER NOT NULL DEFAULT 0  -- records whose key an earlier record of the batch had
+  duplicate_keys   INTEGER NOT NULL DEFAULT 0, -- records whose key an earlier record of the batch had
+  deleted          INTEGER NOT NULL DEFAULT 0  -- tombstones in the batch (a delete batch: all its records)
 );
 CREATE INDEX IF NOT EXISTS batches_by_resource ON batches (resource, sequence);
 CREATE INDEX IF NOT EXISTS batches_pending ON batches (resource, sequence) WHERE applied = 0;
@@ -52,6 +54,8 @@ CREATE TABLE IF NOT EXISTS records (
   fingerprint TEXT NOT NULL,
   data        BLOB NOT NULL,
   epoch       INTEGER NOT NULL DEFAULT 0,
+  deleted     INTEGER NOT NULL DEFAULT 0, -- 1: a tombstone (data is the tombstone record); kept so that an
+                                          -- older upsert arriving later does not bring the row back
   PRIMARY KEY (resource, pk)
 );
 )sql";
@@ -73,7 +77,7 @@ PRAGMA wal_autocheckpoint=4096;
 
 constexpr const char* kReceiptColumns =
     "receipt_id, batch_id, resource, sequence, records_accepted, digest, fingerprint, received_at, epoch, "
-    "duplicate_keys";
+    "duplicate_keys, deleted";
 
 Receipt receipt_from_row(const SqliteStmt& s) {
   Receipt r;
@@ -87,6 +91,7 @@ Receipt receipt_from_row(const SqliteStmt& s) {
   r.received_at = s.column_text(7);
   r.epoch = s.column_int64(8);
   r.duplicate_keys = s.column_int64(9);
+  r.deleted = s.column_int64(10);
   return r;
 }
 
@@ -120,17 +125,21 @@ struct ProvinceStore::IngestState {
   int64_t declared_records = 0;  // by the file's blocks
   int64_t records = 0;
   int64_t duplicate_keys = 0;
+  bool is_delete = false;  // metadata dxhub.operation = "delete": tombstones
   std::optional<IngestOutcome::Kind> refusal;
   std::string refusal_detail;
   Status storage_failure;
 };
 
+RecordUpserter& ProvinceStore::writer_for(const IngestState& state) {
+  return state.is_delete ? tombstone_writer_ : upserter_;
+}
 
 nlohmann::json Receipt::to_json() const {
   return {{"receipt_id", receipt_id},   {"batch_id", batch_id},
           {"resource", resource},       {"epoch", epoch},
           {"sequence", sequence},       {"records_accepted", records_accepted},
-          {"duplicate_keys", duplicate_keys}, {"digest", digest},
+          {"duplicate_keys", duplicate_keys}, {"deleted", deleted}, {"digest", digest},
           {"fingerprint", fingerprint}, {"received_at", received_at}};
 }
 
@@ -164,13 +173,16 @@ Status ProvinceStore::init() {
   DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "epoch", "INTEGER NOT NULL DEFAULT 0"));
   DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "duplicate_keys", "INTEGER NOT NULL DEFAULT 0"));
   DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "records", "epoch", "INTEGER NOT NULL DEFAULT 0"));
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "batches", "deleted", "INTEGER NOT NULL DEFAULT 0"));
+  DXHUB_RETURN_IF_ERROR(add_missing_column(db_, "records", "deleted", "INTEGER NOT NULL DEFAULT 0"));
   DXHUB_RETURN_IF_ERROR(db_.exec(kCreateTables));
   DXHUB_ASSIGN_OR_RETURN(upserter_, RecordUpserter::prepare(db_));
+  DXHUB_ASSIGN_OR_RETURN(tombstone_writer_, RecordUpserter::prepare(db_, /*tombstones=*/true));
   DXHUB_ASSIGN_OR_RETURN(
       insert_batch_,
       db_.prepare("INSERT INTO batches (batch_id, receipt_id, resource, sequence, records_accepted, digest, "
-                  "fingerprint, codec, received_at, body, applied, epoch, duplicate_keys) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)"));
+                  "fingerprint, codec, received_at, body, applied, epoch, duplicate_keys, deleted) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12, ?13)"));
   DXHUB_ASSIGN_OR_RETURN(find_batch_, db_.prepare(std::string("SELECT ") + kReceiptColumns +
                                                   " FROM batches WHERE batch_id = ?1"));
   DXHUB_ASSIGN_OR_RETURN(find_schema_,
@@ -297,8 +309,24 @@ Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resourc
         return rejected_error(state.refusal_detail);
       }
     }
+    // The operation (core/protocol/tombstone.h): a delete batch carries the
+    // resource's tombstone schema, an upsert batch never does.
+    auto operation = meta(protocol::kOperationMetadata);
+    if (operation && *operation != protocol::kOperationDelete && *operation != protocol::kOperationUpsert) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = std::string("the file's ") + protocol::kOperationMetadata + " is not 'delete' or 'upsert'";
+      return rejected_error(state.refusal_detail);
+    }
+    state.is_delete = operation && *operation == protocol::kOperationDelete;
+    if (state.is_delete != protocol::is_tombstone_schema(file.schema_json, **key)) {
+      state.refusal = IngestOutcome::Kind::kInvalidAvro;
+      state.refusal_detail = state.is_delete
+                                 ? "a delete batch must use the resource's tombstone schema"
+                                 : "a tombstone schema is only for delete batches (dxhub.operation 'delete')";
+      return rejected_error(state.refusal_detail);
+    }
     state.declared_records = file.record_count;
-    if (apply) upserter_.begin(resource, epoch, sequence, state.fingerprint);
+    if (apply) writer_for(state).begin(resource, epoch, sequence, state.fingerprint);
     return Status::ok();
   };
 
@@ -315,9 +343,10 @@ Expected<avro::DecodedFile> ProvinceStore::decode_batch(std::string_view resourc
       ++state.records;
       return Status::ok();
     }
-    upserter_.add(key, record.bytes);
+    RecordUpserter& writer = writer_for(state);
+    writer.add(key, record.bytes);
     if (record.index + 1 == state.declared_records) {
-      Status s = upserter_.flush();
+      Status s = writer.flush();
       if (!s.is_ok()) {
         state.storage_failure = s;
         return s;
@@ -412,6 +441,7 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
   r.sequence = upload.sequence;
   r.records_accepted = state.records;
   r.duplicate_keys = state.duplicate_keys;
+  r.deleted = state.is_delete ? state.records : 0;
   r.digest = std::move(digest);
   r.fingerprint = state.fingerprint;
   r.received_at = iso8601_utc_now();
@@ -428,6 +458,7 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_blob_static(10, upload.body));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(11, r.epoch));
     DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(12, r.duplicate_keys));
+    DXHUB_RETURN_IF_ERROR(insert_batch_.bind_int64(13, r.deleted));
     DXHUB_RETURN_IF_ERROR(insert_batch_.run());
     return insert_batch_.reset();
   }();
@@ -441,7 +472,7 @@ Expected<IngestOutcome> ProvinceStore::ingest_batch(const BatchUpload& upload) {
 }
 
 Expected<int64_t> ProvinceStore::count_records(std::string_view resource) {
-  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT count(*) FROM records WHERE resource = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT count(*) FROM records WHERE resource = ?1 AND deleted = 0"));
   DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
   DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
   return has_row ? stmt.column_int64(0) : int64_t{0};
@@ -452,14 +483,20 @@ Expected<std::optional<ResourceSummary>> ProvinceStore::summary(std::string_view
   DXHUB_RETURN_IF_ERROR(apply_pending(resource));
   ResourceSummary summary;
   DXHUB_ASSIGN_OR_RETURN(summary.records, count_records(resource));
-  DXHUB_ASSIGN_OR_RETURN(auto batches, db_.prepare("SELECT count(*), coalesce(sum(records_accepted), 0) "
-                                                   "FROM batches WHERE resource = ?1"));
+  DXHUB_ASSIGN_OR_RETURN(auto batches, db_.prepare("SELECT count(*), coalesce(sum(records_accepted), 0), "
+                                                   "coalesce(sum(deleted), 0) FROM batches WHERE resource = ?1"));
   DXHUB_RETURN_IF_ERROR(batches.bind_text(1, resource));
   DXHUB_ASSIGN_OR_RETURN(bool has_row, batches.step());
   if (has_row) {
     summary.batches = batches.column_int64(0);
     summary.rows_received = batches.column_int64(1);
+    summary.deletes_received = batches.column_int64(2);
   }
+  DXHUB_ASSIGN_OR_RETURN(auto tombstones,
+                         db_.prepare("SELECT count(*) FROM records WHERE resource = ?1 AND deleted = 1"));
+  DXHUB_RETURN_IF_ERROR(tombstones.bind_text(1, resource));
+  DXHUB_ASSIGN_OR_RETURN(bool has_count, tombstones.step());
+  if (has_count) summary.tombstones = tombstones.column_int64(0);
   DXHUB_ASSIGN_OR_RETURN(auto schemas, db_.prepare("SELECT version, fingerprint, primary_key FROM schemas "
                                                    "WHERE resource = ?1 ORDER BY version"));
   DXHUB_RETURN_IF_ERROR(schemas.bind_text(1, resource));
@@ -507,10 +544,14 @@ Expected<RecordPage> ProvinceStore::read_records(std::string_view resource, cons
   return page;
 }
 
-Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit) {
+Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t offset, int64_t limit,
+                                            bool tombstones) {
   std::lock_guard lock(mutex_);
   return read_records(resource,
-                      "SELECT fingerprint, data FROM records WHERE resource = ?1 ORDER BY pk LIMIT ?2 OFFSET ?3",
+                      tombstones ? "SELECT fingerprint, data FROM records WHERE resource = ?1 AND deleted = 1 "
+                                   "ORDER BY pk LIMIT ?2 OFFSET ?3"
+                                 : "SELECT fingerprint, data FROM records WHERE resource = ?1 AND deleted = 0 "
+                                   "ORDER BY pk LIMIT ?2 OFFSET ?3",
                       [&](SqliteStmt& stmt) -> Status {
                         DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, limit));
                         return stmt.bind_int64(3, offset);
@@ -520,7 +561,9 @@ Expected<RecordPage> ProvinceStore::records(std::string_view resource, int64_t o
 Expected<RecordPage> ProvinceStore::record_by_key(std::string_view resource, std::string_view key) {
   std::lock_guard lock(mutex_);
   // The key's type follows the schema: try it as an integer too when it is one.
-  return read_records(resource, "SELECT fingerprint, data FROM records WHERE resource = ?1 AND pk IN (?2, ?3) LIMIT 1",
+  return read_records(resource,
+                      "SELECT fingerprint, data FROM records WHERE resource = ?1 AND pk IN (?2, ?3) AND deleted = 0 "
+                      "LIMIT 1",
                       [&](SqliteStmt& stmt) -> Status {
                         DXHUB_RETURN_IF_ERROR(stmt.bind_text(2, key));
                         if (auto integer = parse_int64(key)) return stmt.bind_int64(3, *integer);

@@ -70,7 +70,9 @@ struct IngestOutcome {
 struct ResourceSummary {
   int64_t records = 0;
   int64_t batches = 0;
-  int64_t rows_received = 0;
+  int64_t rows_received = 0;     // records of every batch, tombstones included
+  int64_t deletes_received = 0;  // tombstones among rows_received
+  int64_t tombstones = 0;        // keys currently deleted (their tombstone kept)
   std::vector<SchemaInfo> schemas;
 };
 
@@ -91,7 +93,9 @@ class ProvinceStore {
 
   // nullopt when nothing was ever registered or received for the resource.
   Expected<std::optional<ResourceSummary>> summary(std::string_view resource);
-  Expected<RecordPage> records(std::string_view resource, int64_t offset, int64_t limit);
+  // Current records, or with `tombstones` the tombstones kept for deleted
+  // keys (count stays the number of current records).
+  Expected<RecordPage> records(std::string_view resource, int64_t offset, int64_t limit, bool tombstones = false);
   // The current record with that key (none or one), and the resource's count.
   Expected<RecordPage> record_by_key(std::string_view resource, std::string_view key);
   Expected<std::vector<Receipt>> receipts(std::string_view resource);
@@ -120,6 +124,8 @@ class ProvinceStore {
   std::mutex mutex_;
   SqliteDb db_;
   RecordUpserter upserter_;
+  RecordUpserter tombstone_writer_;  // the same table, rows written as tombstones
+  RecordUpserter& writer_for(const IngestState& state);
   avro::AvroCOcfReader ocf_reader_;  // keeps its buffers between uploads
   SqliteStmt insert_batch_;
   SqliteStmt find_batch_;

@@ -8,27 +8,29 @@ namespace {
 
 // Row j binds its key to ?(5+2j) and its bytes to ?(6+2j); resource,
 // sequence, fingerprint and epoch are ?1..?4, shared by every row.
-std::string upsert_sql(size_t rows) {
-  std::string sql = "INSERT INTO records (resource, pk, sequence, fingerprint, data, epoch) VALUES ";
+std::string upsert_sql(size_t rows, bool tombstones) {
+  const char* deleted = tombstones ? "1" : "0";
+  std::string sql = "INSERT INTO records (resource, pk, sequence, fingerprint, data, epoch, deleted) VALUES ";
   for (size_t j = 0; j < rows; ++j) {
     if (j > 0) sql += ", ";
-    sql += "(?1, ?" + std::to_string(5 + 2 * j) + ", ?2, ?3, ?" + std::to_string(6 + 2 * j) + ", ?4)";
+    sql += "(?1, ?" + std::to_string(5 + 2 * j) + ", ?2, ?3, ?" + std::to_string(6 + 2 * j) + ", ?4, " + deleted + ")";
   }
   // Rows of one statement are inserted in order, so a key repeated within
   // a batch (kept in order by the stable sort) ends with its last record.
   sql += R"sql(
 ON CONFLICT (resource, pk) DO UPDATE
-  SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, data = excluded.data, epoch = excluded.epoch
+  SET sequence = excluded.sequence, fingerprint = excluded.fingerprint, data = excluded.data, epoch = excluded.epoch,
+      deleted = excluded.deleted
   WHERE (excluded.epoch, excluded.sequence) >= (records.epoch, records.sequence))sql";
   return sql;
 }
 
 }  // namespace
 
-Expected<RecordUpserter> RecordUpserter::prepare(SqliteDb& db) {
+Expected<RecordUpserter> RecordUpserter::prepare(SqliteDb& db, bool tombstones) {
   RecordUpserter upserter;
-  DXHUB_ASSIGN_OR_RETURN(upserter.many_rows_, db.prepare(upsert_sql(kRowsPerStatement)));
-  DXHUB_ASSIGN_OR_RETURN(upserter.one_row_, db.prepare(upsert_sql(1)));
+  DXHUB_ASSIGN_OR_RETURN(upserter.many_rows_, db.prepare(upsert_sql(kRowsPerStatement, tombstones)));
+  DXHUB_ASSIGN_OR_RETURN(upserter.one_row_, db.prepare(upsert_sql(1, tombstones)));
   return upserter;
 }
 

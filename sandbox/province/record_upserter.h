@@ -22,8 +22,11 @@ class RecordUpserter {
  public:
   static constexpr size_t kRowsPerStatement = 128;
 
-  // Prepares the statements against the `records` table of `db`.
-  static Expected<RecordUpserter> prepare(SqliteDb& db);
+  // Prepares the statements against the `records` table of `db`. With
+  // `tombstones`, every row written is a tombstone (deleted = 1, data = the
+  // tombstone record): it replaces the record, under the same ordering
+  // rule, and stays, so that an older upsert arriving later loses to it.
+  static Expected<RecordUpserter> prepare(SqliteDb& db, bool tombstones = false);
 
   // Starts a batch (dropping anything still queued). The views are bound
   // to every row and must stay valid until the last flush() of the batch.

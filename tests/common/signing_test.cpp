@@ -44,10 +44,10 @@ TEST(Signing, BatchHeadersAreSigned) {
 }
 
 TEST(Signing, ReceiptStringCoversEveryField) {
-  ReceiptFields r{"rc", "b", "res", 5, 6, 7, 1, "dg", "fp", "2026-01-01T00:00:00Z"};
+  ReceiptFields r{"rc", "b", "res", 5, 6, 7, 1, 3, "dg", "fp", "2026-01-01T00:00:00Z"};
   const std::string base = receipt_string_to_sign(r);
-  EXPECT_EQ(base, "dxhub-receipt-v1\nrc\nb\nres\n5\n6\n7\n1\ndg\nfp\n2026-01-01T00:00:00Z");
-  std::vector<ReceiptFields> changed(10, r);
+  EXPECT_EQ(base, "dxhub-receipt-v2\nrc\nb\nres\n5\n6\n7\n1\n3\ndg\nfp\n2026-01-01T00:00:00Z");
+  std::vector<ReceiptFields> changed(11, r);
   changed[0].receipt_id += "x";
   changed[1].batch_id += "x";
   changed[2].resource += "x";
@@ -58,6 +58,7 @@ TEST(Signing, ReceiptStringCoversEveryField) {
   changed[7].digest += "x";
   changed[8].fingerprint += "x";
   changed[9].received_at += "x";
+  changed[10].deleted += 1;
   for (const ReceiptFields& c : changed) EXPECT_NE(receipt_string_to_sign(c), base);
 }
 

@@ -57,7 +57,7 @@ nlohmann::json signed_receipt_data(const std::string& batch_id, int64_t records,
   return {{"receipt_id", r.receipt_id},   {"batch_id", r.batch_id},
           {"resource", r.resource},       {"epoch", r.epoch},
           {"sequence", r.sequence},       {"records_accepted", r.records_accepted},
-          {"duplicate_keys", r.duplicate_keys}, {"digest", r.digest},
+          {"duplicate_keys", r.duplicate_keys}, {"deleted", r.deleted}, {"digest", r.digest},
           {"fingerprint", r.fingerprint}, {"received_at", r.received_at},
           {"signature_method", "HMAC-SHA256"},
           {"signature", protocol::sign(protocol::SignatureMethod::kHmacSha256, secret,
@@ -322,7 +322,8 @@ TEST_F(ProvinceClientTest, ReceiptMismatchIsRejectedWithoutRetry) {
   std::vector<Case> cases = {{"batch_id", "other-batch"},  {"resource", "other_resource"},
                              {"epoch", kEpoch + 1},        {"sequence", 2},
                              {"records_accepted", 11},     {"digest", std::string(64, '0')},
-                             {"fingerprint", "fp-other"},  {"duplicate_keys", 13}};
+                             {"fingerprint", "fp-other"},  {"duplicate_keys", 13},
+                             {"deleted", 1}};
   size_t sent = 0;
   for (const Case& c : cases) {
     nlohmann::json data = signed_receipt_data("b-10", 12, digest_);
@@ -336,6 +337,7 @@ TEST_F(ProvinceClientTest, ReceiptMismatchIsRejectedWithoutRetry) {
     f.sequence = data["sequence"];
     f.records_accepted = data["records_accepted"];
     f.duplicate_keys = data["duplicate_keys"];
+    f.deleted = data["deleted"];
     f.digest = data["digest"];
     f.fingerprint = data["fingerprint"];
     f.received_at = data["received_at"];
@@ -361,7 +363,7 @@ TEST_F(ProvinceClientTest, ReceiptWithoutValidProvinceSignatureIsRejected) {
   // Signed with another secret.
   forged.push_back(signed_receipt_data("b-11", 12, digest_, 1, "not-the-shared-secret"));
   // A genuine receipt with one field altered after signing (each field in turn).
-  for (const char* field : {"receipt_id", "received_at", "duplicate_keys"}) {
+  for (const char* field : {"receipt_id", "received_at", "duplicate_keys", "deleted"}) {
     nlohmann::json altered = signed_receipt_data("b-11", 12, digest_);
     if (altered[field].is_string()) {
       altered[field] = altered[field].get<std::string>() + "x";

@@ -935,5 +935,91 @@ TEST_F(EndToEnd, InvalidUtf8InTheCursorDoesNotAbortSyncOrState) {
   EXPECT_EQ(json::parse(again.out)["totals"]["rows_read"], 0);
 }
 
+// A full-refresh source (the household table through the snapshot fixture
+// plugin: sqlite_table by key, "change_detection": "snapshot"): every run
+// reads the whole table, only inserts, updates and deletes travel, deletes
+// as tombstones; the province ends with exactly the source's rows. A run
+// stopped mid-pass (dead-letter threshold) is continued by the next run
+// without false deletes and without sending anything twice.
+TEST_F(EndToEnd, FullRefreshSourceSendsOnlyChangesAndDeletes) {
+  sample::HouseholdOptions gen;
+  gen.rows = 2000;
+  ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  start_province();
+  json plugins = {{"plugins",
+                   {{{"name", "snapshot_fixture"},
+                     {"path", DXHUB_SNAPSHOT_FIXTURE_PLUGIN},
+                     {"settings", {{"household_db", source_}}}}}},
+                  {"sync", {{"batch_rows", 500}}}};
+  std::string config = write_config(plugins);
+
+  json first = sync_json(config);
+  EXPECT_EQ(first["totals"]["rows_read"], 2000);
+  EXPECT_EQ(first["totals"]["rows_delivered"], 2000);
+  expect_province_matches_source();
+
+  // Nothing changed: the whole table is read, nothing travels.
+  json idle = sync_json(config);
+  EXPECT_EQ(idle["totals"]["rows_read"], 2000);
+  EXPECT_EQ(idle["totals"]["rows_delivered"], 0);
+  EXPECT_EQ(idle["resources"][0]["rows_unchanged"], 2000);
+  EXPECT_EQ(province_resource()["rows_received"], 2000);
+
+  // Delete 25 rows, then change 30 and add 20 (of the rows left).
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("DELETE FROM household_population WHERE id % 80 = 0").is_ok());
+  }
+  sample::HouseholdChanges changes;
+  changes.change = 30;
+  changes.add = 20;
+  changes.timestamp = "2030-01-01 09:30:00";
+  ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
+  // Two bad rows in the table's last chunk stop the next run after its first chunks.
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE saved AS SELECT id, xb FROM household_population WHERE id IN (1801, 1802); "
+                         "UPDATE household_population SET xb = '9' WHERE id IN (1801, 1802)")
+                    .is_ok());
+  }
+  json strict_overrides = plugins;
+  strict_overrides["sync"]["max_dead_letters"] = 1;
+  json stopped = sync_json(write_config(strict_overrides), 5);
+  EXPECT_NE(stopped["resources"][0]["status"].get<std::string>().find("dead-letter threshold"), std::string::npos);
+  json mid = province_resource();
+  EXPECT_EQ(mid["tombstones"], 0);  // no delete before the pass has read everything
+  EXPECT_EQ(mid["records"], 2000);
+
+  // Fixed: the next run continues the pass.
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET xb = (SELECT xb FROM saved WHERE saved.id = "
+                         "household_population.id) WHERE id IN (1801, 1802)")
+                    .is_ok());
+  }
+  json second = sync_json(write_config(plugins));
+  EXPECT_EQ(stopped["totals"]["rows_delivered"].get<int64_t>() + second["totals"]["rows_delivered"].get<int64_t>(),
+            30 + 20 + 25);
+  EXPECT_EQ(second["resources"][0]["deletes_spooled"], 25);
+  EXPECT_EQ(second["resources"][0]["rows_deleted"], 25);
+  expect_province_matches_source();  // exactly the source's rows: none missing, none extra
+  json info = province_resource();
+  EXPECT_EQ(info["records"], 2000 - 25 + 20);
+  EXPECT_EQ(info["rows_received"], 2000 + 30 + 20 + 25);  // only the changes moved
+  EXPECT_EQ(info["deletes_received"], 25);
+  EXPECT_EQ(info["tombstones"], 25);
+  auto kept = client().get("/api/v1/resources/household_population/records?deleted=1&limit=100");
+  ASSERT_TRUE(kept) << kept.status().to_string();
+  ASSERT_EQ((*kept)["records"].size(), 25u);
+  EXPECT_EQ((*kept)["records"][0]["dxhub_op"], "DELETE");
+
+  json quiet = sync_json(write_config(plugins));
+  EXPECT_EQ(quiet["totals"]["rows_delivered"], 0);
+  EXPECT_EQ(province_resource()["rows_received"], 2075);
+}
+
 }  // namespace
 }  // namespace dxhub

@@ -30,7 +30,7 @@ ScriptedResponse refused(int status, const std::string& code, const std::string&
 // A receipt as the province signs it (the test's app secret is "secret").
 ScriptedResponse receipt(const std::string& batch_id, int64_t records, const std::string& digest, int64_t epoch,
                          int64_t sequence) {
-  protocol::ReceiptFields r{"r-" + batch_id, batch_id, "households", epoch,          sequence, records, 0,
+  protocol::ReceiptFields r{"r-" + batch_id, batch_id, "households", epoch,          sequence, records, 0, 0,
                             digest,          "fp",     "2026-12-01T00:00:00Z"};
   return respond(200, {{"code", 0},
                        {"message", "ok"},
@@ -42,6 +42,7 @@ ScriptedResponse receipt(const std::string& batch_id, int64_t records, const std
                          {"sequence", r.sequence},
                          {"records_accepted", r.records_accepted},
                          {"duplicate_keys", r.duplicate_keys},
+                         {"deleted", r.deleted},
                          {"digest", r.digest},
                          {"fingerprint", r.fingerprint},
                          {"received_at", r.received_at},

@@ -330,6 +330,7 @@ TEST_F(ProvinceServerTest, ReceiptsAreSignedOverEveryField) {
   f.sequence = data["sequence"];
   f.records_accepted = data["records_accepted"];
   f.duplicate_keys = data["duplicate_keys"];
+  f.deleted = data["deleted"];
   f.digest = data["digest"];
   f.fingerprint = data["fingerprint"];
   f.received_at = data["received_at"];
