@@ -1,5 +1,7 @@
 #include "connectors/file/file_format.h"
 
+#include "connectors/file/xml_format_reader.h"
+
 namespace dxhub {
 
 Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::json& format,
@@ -12,6 +14,7 @@ Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::jso
   }
   const std::string kind = format["kind"].get<std::string>();
   // Each format registers here: if (kind == "csv") return open_csv_reader(format, input, columns);
+  if (kind == "xml") return open_xml_reader(format, input, columns);
   return config_error("file format: unknown kind \"" + kind + "\" (known: none yet)");
 }
 
