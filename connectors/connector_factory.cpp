@@ -1,5 +1,6 @@
 #include "connectors/connector_factory.h"
 
+#include "connectors/soap_xml/soap_xml_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
 namespace dxhub {
@@ -13,6 +14,7 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
     return std::unique_ptr<Connector>(std::move(connector));
   }
+  if (kind == SoapXmlOpen::kKind) return SoapXmlOpen::open(config, columns, cursor, options);
   if (kind == "plugin") {
     return config_error("connector \"plugin\" is provided by its plugin; open it through PluginHost");
   }
