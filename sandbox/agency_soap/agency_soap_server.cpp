@@ -85,7 +85,7 @@ Answer soap_fault(Flavor flavor, bool client_side, const std::string& reason) {
 
 struct PageRequest {
   int64_t page = 1;
-  int64_t page_size = 0;
+  int64_t page_size = -1;  // -1: not given
   std::optional<int64_t> offset;
   std::optional<std::string> updated_since;
 };
@@ -176,7 +176,7 @@ struct Server::Impl {
 
   Answer page_answer(Flavor flavor, PageRequest request) {
     const ServerOptions& options = server.options_;
-    if (request.page_size == 0) request.page_size = options.default_page_size;
+    if (request.page_size == -1) request.page_size = options.default_page_size;
     if (request.page < 1) return soap_fault(flavor, true, "page must be a positive integer");
     if (request.page_size < 1 || request.page_size > options.max_page_size) {
       return soap_fault(flavor, true, "pageSize must be in 1.." + std::to_string(options.max_page_size));

@@ -41,12 +41,14 @@ class SoapXmlTest : public ::testing::Test {
     ASSERT_TRUE(db);
     db_.emplace(std::move(*db));
     ASSERT_TRUE(db_->exec("CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, city TEXT, updated TEXT NOT NULL)"));
+    ASSERT_TRUE(db_->exec("BEGIN"));
     for (int i = 1; i <= 23; ++i) {
       char sql[256];
       std::snprintf(sql, sizeof sql, "INSERT INTO people VALUES(%d, 'name %d & <co>', %s, '2024-01-%02d 10:00:00')", i, i,
                     i % 5 == 0 ? "NULL" : "'Daye'", 1 + i / 3);
       ASSERT_TRUE(db_->exec(sql));
     }
+    ASSERT_TRUE(db_->exec("COMMIT"));
     start_server();
   }
 
