@@ -16,7 +16,9 @@ constexpr size_t kDefaultMaxFileBytes = size_t{256} << 20;
 class XmlFormatReader final : public FileFormatReader {
  public:
   XmlFormatReader(xml::RecordExtractor extractor, std::string name)
-      : extractor_(std::move(extractor)), name_(std::move(name)) {}
+      : extractor_(std::move(extractor)), name_(std::move(name)) {
+    ref_.reserve(name_.size() + 32);
+  }
 
   Status load(const std::string& path, const xml::ParseLimits& limits, size_t resume_record) {
     next_ = resume_record;
@@ -62,7 +64,9 @@ class XmlFormatReader final : public FileFormatReader {
       xmlNode* record = xml::node_at(records_.get(), next_);
       ++next_;
       ++handed;
-      ref_ = name_ + " record " + std::to_string(next_);
+      ref_.assign(name_);  // no temporaries: the buffer is reused
+      ref_ += " record ";
+      ref_ += std::to_string(next_);
       Status extracted = extractor_.extract(*context_, record);
       if (extracted.code() == StatusCode::kConfig) return extracted.with_context("xml file " + name_);
       if (!extracted.is_ok()) {

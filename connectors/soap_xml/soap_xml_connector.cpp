@@ -254,7 +254,9 @@ Expected<Settings> parse_settings(const nlohmann::json& config) {
 class SoapXmlConnectorImpl final : public Connector {
  public:
   SoapXmlConnectorImpl(Settings settings, xml::RecordExtractor extractor, std::string name)
-      : s_(std::move(settings)), extractor_(std::move(extractor)), name_(std::move(name)) {}
+      : s_(std::move(settings)), extractor_(std::move(extractor)), name_(std::move(name)) {
+    ref_.reserve(64);
+  }
 
   Status init(const nlohmann::json& cursor) {
     std::set<Placeholder> used;

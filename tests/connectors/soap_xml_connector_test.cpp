@@ -11,6 +11,7 @@
 #include "connectors/connector_factory.h"
 #include "core/common/sqlite_db.h"
 #include "sandbox/agency_soap/agency_soap_server.h"
+#include "tests/connectors/allocation_counter.h"
 #include "tests/connectors/test_support.h"
 
 namespace dxhub {
@@ -212,6 +213,30 @@ TEST_F(SoapXmlTest, CursorAdvancesPerBatchSoAResumedRunRepeatsNothing) {
   auto resumed = open(soap11(true), {"id"}, cursor);
   CollectingSink rest;
   EXPECT_EQ(read_all(*resumed, rest), ids(9, 23));
+}
+
+// Within a page, rows come out of reused buffers: no allocation per record
+// (pages allocate: the request, the tree, the XPath result).
+TEST_F(SoapXmlTest, RecordsWithinAPageAllocateNothing) {
+  for (bool incremental : {false, true}) {
+    nlohmann::json config = soap11(incremental);
+    config["page_size"] = 20;
+    auto connector = open(config, {"id", "name", "city", "updated"});
+    CollectingSink warm;
+    ASSERT_EQ(*connector->read(2, warm), 2u);
+    struct Counting : RowSink {
+      Status on_row(const RowView& row) override {
+        bytes += row[1].s.size();
+        return Status::ok();
+      }
+      size_t bytes = 0;
+    } sink;
+    const size_t before = testing::allocation_count();
+    ASSERT_EQ(*connector->read(17, sink), 17u);
+    // Incremental: the boundary set's vectors may grow a few times.
+    EXPECT_LE(testing::allocation_count() - before, incremental ? 4u : 0u);
+    EXPECT_GT(sink.bytes, 17u * 10);
+  }
 }
 
 TEST_F(SoapXmlTest, SoapFaultsAreClearSourceErrors) {

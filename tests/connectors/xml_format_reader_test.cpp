@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "tests/connectors/allocation_counter.h"
 #include "tests/connectors/test_support.h"
 
 namespace dxhub {
@@ -137,6 +138,31 @@ TEST(XmlFormatReader, GbkFileDecodes) {
   CollectingSink sink;
   ASSERT_EQ(*(*reader)->read(10, sink), 1u);
   EXPECT_EQ(sink.rows[0][0].s, "\xE4\xB8\xAD\xE6\x96\x87");
+}
+
+// The rows are extracted into reused buffers: no allocation per record
+// (the tree itself is libxml2's, allocated once by the parse).
+TEST(XmlFormatReader, ReadingRecordsAllocatesNothingPerRecord) {
+  TempDir dir;
+  std::string text = "<r>";
+  for (int i = 0; i < 300; ++i) text += "<a k=\"" + std::to_string(i) + "\"><v>value number " + std::to_string(i) + " long enough to need heap</v></a>";
+  text += "</r>";
+  std::string path = write(dir, "many_records_with_a_long_name.xml", text);
+  auto reader = open_file_format({{"kind", "xml"}, {"records_xpath", "/r/a"}, {"fields", {{"k", "@k"}}}},
+                                 {path, "many_records_with_a_long_name.xml", nullptr}, {"k", "v"});
+  ASSERT_TRUE(reader);
+  struct Counting : RowSink {
+    Status on_row(const RowView& row) override {
+      bytes += row[1].s.size();
+      return Status::ok();
+    }
+    size_t bytes = 0;
+  } sink;
+  ASSERT_EQ(*(*reader)->read(1, sink), 1u);  // warms the buffers
+  const size_t before = testing::allocation_count();
+  ASSERT_EQ(*(*reader)->read(299, sink), 299u);
+  EXPECT_EQ(testing::allocation_count() - before, 0u);
+  EXPECT_GT(sink.bytes, 299u * 40);
 }
 
 TEST(XmlFormatReader, BadSettingsAreConfigErrorsNamingTheKey) {
