@@ -14,6 +14,7 @@
 
 #include "connectors/xml/xml_document.h"
 #include "connectors/xml/xml_records.h"
+#include "core/common/utf8.h"
 #include "core/delivery/curl_handle.h"
 
 namespace dxhub {
@@ -114,10 +115,10 @@ std::string hex16(uint64_t v) {
   return buf;
 }
 
-// Service text for messages: bounded, one line.
+// Service text for messages: bounded, one line, valid UTF-8 (never cut
+// inside a character).
 std::string one_line(std::string_view text, size_t max = 200) {
-  std::string out;
-  for (char c : text.substr(0, max)) out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
+  std::string out = printable_utf8(text, max);
   while (!out.empty() && out.back() == ' ') out.pop_back();
   size_t start = out.find_first_not_of(' ');
   return start == std::string::npos ? std::string() : out.substr(start);

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "core/common/utf8.h"
+
 namespace dxhub::xml {
 
 namespace {
@@ -89,7 +91,7 @@ std::string clean_message(const char* message) {
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
   }
   while (!text.empty() && (text.back() == ' ' || text.back() == ',')) text.pop_back();
-  return text;
+  return printable_utf8(text, 300);  // names quoted by libxml2 stay valid UTF-8 in messages
 }
 
 // Per-parse state, reached from the SAX hooks through ctxt->_private.

@@ -239,6 +239,30 @@ TEST_F(SoapXmlTest, RecordsWithinAPageAllocateNothing) {
   }
 }
 
+// cursor_order "none": the cursor moves only once a run has read every page.
+TEST_F(SoapXmlTest, UnorderedSourceKeepsTheCursorUntilTheRunCompletes) {
+  nlohmann::json config = soap11(true);
+  config["cursor_order"] = "none";
+  auto connector = open(config, {"id"});
+  CollectingSink sink;
+  ASSERT_EQ(*connector->read(8, sink), 8u);
+  EXPECT_TRUE(connector->cursor().is_null());
+  EXPECT_EQ(read_all(*connector, sink).size(), 23u);
+  EXPECT_EQ(connector->cursor()["value"], "2024-01-08 10:00:00");
+}
+
+TEST_F(SoapXmlTest, OversizedResponseIsRefused) {
+  nlohmann::json config = soap11();
+  config["max_response_bytes"] = 400;  // a page of five rows is about 800 bytes
+  auto connector = open(config, {"id"});
+  CollectingSink sink;
+  Status error;
+  read_all(*connector, sink, &error);
+  EXPECT_EQ(error.code(), StatusCode::kSource);
+  EXPECT_NE(error.message().find("max_response_bytes"), std::string::npos) << error.message();
+  EXPECT_EQ(server_->requests(), 1u) << "not retried";
+}
+
 TEST_F(SoapXmlTest, SoapFaultsAreClearSourceErrors) {
   server_->faults().fault_on_page = 2;
   auto connector = open(soap11(), {"id"});
