@@ -336,6 +336,10 @@ class Session : public std::enable_shared_from_this<Session> {
       answer = {503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>"};
     } else if (take(faults_.html)) {
       answer = {200, "text/html", "<html><body><p>Please log in</p></body></html>"};
+    } else if (take(faults_.hostile)) {
+      answer = {200, "text/xml; charset=utf-8",
+                "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">"
+                "<!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;\"><!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;\">]><l>&d;</l>"};
     } else {
       truncate = take(faults_.truncate);
       answer = impl_.answer(req);

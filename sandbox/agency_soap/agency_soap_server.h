@@ -52,6 +52,7 @@ struct Faults {
   std::atomic<int> error_5xx{0};       // the next N answers: 503, HTML body
   std::atomic<int> html{0};            // the next N answers: 200 text/html
   std::atomic<int> truncate{0};        // the next N answers: half the body, then close
+  std::atomic<int> hostile{0};         // the next N answers: 200 text/xml, an entity-expansion bomb
   std::atomic<int> slow_ms{0};         // delay before every answer
   std::atomic<int> fault_on_page{0};   // this page (1-based) gets a SOAP Server fault ...
   std::atomic<int> fault_count{-1};    // ... this many times (-1: always)

@@ -11,7 +11,7 @@
 int main(int argc, char** argv) {
   dxhub::agency_soap::ServerOptions options;
   std::string listen = "127.0.0.1:0";
-  int fail_5xx = 0, html = 0, truncate = 0, slow_ms = 0, fault_on_page = 0;
+  int fail_5xx = 0, html = 0, truncate = 0, hostile = 0, slow_ms = 0, fault_on_page = 0;
   CLI::App app{"Mock agency SOAP service over one SQLite table"};
   app.add_option("--db", options.database, "SQLite database file")->required();
   app.add_option("--table", options.table, "table to serve")->required();
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   app.add_option("--fail-5xx", fail_5xx, "fault: answer the first N requests 503 (HTML)");
   app.add_option("--html", html, "fault: answer the first N requests 200 text/html");
   app.add_option("--truncate", truncate, "fault: cut the first N answers in half");
+  app.add_option("--hostile", hostile, "fault: answer the first N requests with an entity-expansion bomb");
   app.add_option("--slow-ms", slow_ms, "fault: delay every answer");
   app.add_option("--fault-on-page", fault_on_page, "fault: SOAP Server fault for this page, always");
   CLI11_PARSE(app, argc, argv);
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   server.faults().error_5xx = fail_5xx;
   server.faults().html = html;
   server.faults().truncate = truncate;
+  server.faults().hostile = hostile;
   server.faults().slow_ms = slow_ms;
   server.faults().fault_on_page = fault_on_page;
   if (dxhub::Status s = server.start(); !s.is_ok()) {

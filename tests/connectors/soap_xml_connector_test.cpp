@@ -263,6 +263,18 @@ TEST_F(SoapXmlTest, OversizedResponseIsRefused) {
   EXPECT_EQ(server_->requests(), 1u) << "not retried";
 }
 
+TEST_F(SoapXmlTest, HostileResponseIsRefusedAndNotRetried) {
+  server_->faults().hostile = 1;
+  auto connector = open(soap11(), {"id"});
+  CollectingSink sink;
+  Status error;
+  read_all(*connector, sink, &error);
+  EXPECT_EQ(error.code(), StatusCode::kSource);
+  EXPECT_NE(error.message().find("XML refused: entity declaration"), std::string::npos) << error.message();
+  EXPECT_EQ(server_->requests(), 1u);
+  EXPECT_TRUE(sink.rows.empty());
+}
+
 TEST_F(SoapXmlTest, SoapFaultsAreClearSourceErrors) {
   server_->faults().fault_on_page = 2;
   auto connector = open(soap11(), {"id"});
