@@ -1,6 +1,7 @@
 #include "connectors/connector_factory.h"
 
 #include "connectors/odbc_table/odbc_table_connector.h"
+#include "connectors/soap_xml/soap_xml_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
 namespace dxhub {
@@ -9,7 +10,6 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
                                                     const std::vector<std::string>& columns,
                                                     const nlohmann::json& cursor,
                                                     const ConnectorOpenOptions& options) {
-  (void)options;  // sqlite_table has no side effects and no work files
   if (kind == SqliteTableConnector::kKind) {
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
     return std::unique_ptr<Connector>(std::move(connector));
@@ -18,10 +18,11 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
     DXHUB_ASSIGN_OR_RETURN(auto connector, OdbcTableConnector::open(config, columns, cursor, options));
     return std::unique_ptr<Connector>(std::move(connector));
   }
+  if (kind == SoapXmlOpen::kKind) return SoapXmlOpen::open(config, columns, cursor, options);
   if (kind == "plugin") {
     return config_error("connector \"plugin\" is provided by its plugin; open it through PluginHost");
   }
-  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, odbc_table, plugin)");
+  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, odbc_table, soap_xml, plugin)");
 }
 
 }  // namespace dxhub

@@ -3,23 +3,22 @@
 #include "connectors/file/csv_reader.h"
 #include "connectors/file/jsonl_reader.h"
 #include "connectors/file/xlsx_reader.h"
+#include "connectors/file/xml_format_reader.h"
 
 namespace dxhub {
 
 Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::json& format,
                                                              const FileFormatInput& input,
                                                              const std::vector<std::string>& columns) {
-  (void)input;
-  (void)columns;
   if (!format.is_object() || !format.contains("kind") || !format["kind"].is_string()) {
     return config_error("file format: needs an object with a \"kind\" (csv, jsonl, xml, xlsx)");
   }
   const std::string kind = format["kind"].get<std::string>();
-  // Each format registers here: if (kind == "csv") return open_csv_reader(format, input, columns);
   if (kind == "csv") return open_csv_reader(format, input, columns);
   if (kind == "jsonl") return open_jsonl_reader(format, input, columns);
   if (kind == "xlsx") return open_xlsx_reader(format, input, columns);
-  return config_error("file format: unknown kind \"" + kind + "\" (known: none yet)");
+  if (kind == "xml") return open_xml_reader(format, input, columns);
+  return config_error("file format: unknown kind \"" + kind + "\" (known: csv, jsonl, xlsx, xml)");
 }
 
 }  // namespace dxhub
