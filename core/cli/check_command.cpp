@@ -87,6 +87,9 @@ class SampleSink : public RowSink {
     Status encoded = mapper_->encode(row, scratch_);
     if (encoded.is_ok()) {
       ++mapped;
+      // A key seen twice in the sample: the province would keep only the
+      // later record. Kept only for the sample (check is not a hot path).
+      if (!keys_.insert(mapper_->source_key(row)).second) ++repeated_keys;
     } else {
       ++dead;
       note(encoded.message());
@@ -99,7 +102,7 @@ class SampleSink : public RowSink {
     return Status::ok();
   }
 
-  int64_t rows = 0, mapped = 0, dead = 0;
+  int64_t rows = 0, mapped = 0, dead = 0, repeated_keys = 0;
   std::vector<std::string> reasons;  // the first few distinct ones
 
  private:
@@ -110,6 +113,7 @@ class SampleSink : public RowSink {
   }
   const RecordMapper* mapper_;
   std::string scratch_;
+  std::set<std::string> keys_;
 };
 
 // Which of `wanted` the source lacks: from the columns the connector lists
@@ -290,6 +294,11 @@ void check_resource(const HubConfig& config, PluginHost& host, const ResourceSpe
       } else {
         f.ok(id, mapper ? mapping_where : connector_where, counted);
       }
+    }
+    if (sink.repeated_keys > 0) {
+      f.warn(id, mapping_where,
+             "primary key " + mapper->primary_key() + " repeats in the sample (" + std::to_string(sink.repeated_keys) +
+                 " rows share a key with an earlier one): the province keeps only the last of each");
     }
     advise();  // some are found while reading (a key that repeats)
   }

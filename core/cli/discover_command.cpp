@@ -48,6 +48,7 @@ struct ColumnProfile {
   bool date_fits[kDateCount] = {true, true};
   bool datetime_fits[kDateTimeCount] = {true, true, true};
   bool decimal_fits = true;  // every non-empty text is [sign]digits.digits
+  bool all_integer_text = true;  // every non-empty text is [-]digits
   int integer_digits = 1, scale = 0;
   bool repeats = false;
   std::unordered_set<std::string> seen;  // for key detection (sample only)
@@ -132,6 +133,8 @@ class ProfilingSink : public RowSink {
     for (size_t i = 0; i < kDateTimeCount; ++i) {
       p.datetime_fits[i] = p.datetime_fits[i] && datetimes_[i].parse_seconds(s, seconds);
     }
+    int64_t integer = 0;
+    p.all_integer_text = p.all_integer_text && mapping::parse_int64(s, integer);
     int left = 0, right = 0;
     if (p.decimal_fits && decimal_shape(s, left, right)) {
       p.integer_digits = std::max(p.integer_digits, left);
@@ -244,7 +247,11 @@ Drafted infer(const ColumnProfile& p) {
     }
   }
   d.type = "string";
-  if (!only_text) d.note = "numbers and text in the sample: drafted as string";
+  if (!only_text) {
+    d.note = "numbers and text in the sample: drafted as string";
+  } else if (p.all_integer_text) {
+    d.note = "integers as text: kept as string (codes keep their leading zeros); use long for a quantity";
+  }
   return d;
 }
 

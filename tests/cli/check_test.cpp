@@ -213,6 +213,21 @@ TEST_F(CheckTest, RowsThatWouldBeDeadLetteredExit5WithCountsAndNoValues) {
   }
 }
 
+TEST_F(CheckTest, RepeatingPrimaryKeyInTheSampleIsAWarning) {
+  make_source(3);
+  {
+    auto db = SqliteDb::open(source_, SqliteDb::Mode::kReadWrite);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("UPDATE household_population SET gmsfhm = 'sample-gmsfhm-1' WHERE id = 3").is_ok());
+  }
+  CheckReport report = check();
+  EXPECT_EQ(report.exit_code(), 0) << report.to_text();
+  auto warnings = lines_with(report, CheckSeverity::kWarn);
+  ASSERT_EQ(warnings.size(), 1u) << report.to_text();
+  EXPECT_NE(warnings[0].find("primary key id_card repeats in the sample (1 rows"), std::string::npos) << warnings[0];
+  EXPECT_EQ(warnings[0].find("sample-gmsfhm-1"), std::string::npos) << "the key's value is personal data";
+}
+
 TEST_F(CheckTest, MissingSecretAndBadUrlAreConfigErrors) {
   make_source(2);
   fs::remove(tmp_.path() / "secret");

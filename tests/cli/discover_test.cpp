@@ -107,6 +107,7 @@ TEST_F(DiscoverTest, DraftsLoadAndMapEveryRow) {
   EXPECT_EQ(field_named(j, "amount")["type"][1]["logicalType"], "decimal");
   EXPECT_EQ(field_named(j, "amount")["type"][1]["scale"], 3);
   EXPECT_EQ(field_named(j, "code")["type"], (nlohmann::json{"null", "string"}));  // leading zeros kept
+  EXPECT_NE(field_named(j, "code")["doc"].get<std::string>().find("integers as text"), std::string::npos);
   EXPECT_EQ(field_named(j, "reg_no")["type"], (nlohmann::json{"null", "string"}));
   EXPECT_EQ(field_named(j, "mixed")["type"], (nlohmann::json{"null", "string"}));
   EXPECT_EQ(field_named(j, "unused")["type"], (nlohmann::json{"null", "string"}));
