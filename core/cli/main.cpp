@@ -1,4 +1,4 @@
-// dxhub: the hub's command line. Subcommands: sync, plugins, state, outbox, dead-letters.
+// dxhub: the hub's command line. Subcommands: sync, plugins, state, outbox, dead-letters, check, discover.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -6,6 +6,8 @@
 #include <iostream>
 #include <optional>
 
+#include "core/cli/check_command.h"
+#include "core/cli/discover_command.h"
 #include "core/cli/operator_commands.h"
 #include "core/cli/state_report.h"
 #include "core/common/json_text.h"
@@ -111,11 +113,89 @@ int run_main(int argc, char** argv) {
   dead_replay->add_flag("--json", json, "print as JSON");
   add_wait(dead_replay);
 
+  auto* check = app.add_subcommand(
+      "check",
+      "test resources without changing or delivering anything: connection and settings, schema, mapping,\n"
+      "source columns, the connector's advisories (cursor/key without an index, a repeating key), a mapped\n"
+      "sample of rows from the source's beginning, the province URL and AppSecret. Never opens the state,\n"
+      "moves no file, writes nothing. One line per finding: SEVERITY RESOURCE: FILE-OR-PART: MESSAGE.\n"
+      "Exit codes: 0 ok (warnings allowed), 2 configuration error (config, plugin, schema, mapping, a source\n"
+      "column missing, settings refused), 3 source unreachable, 4 province refused (--province only),\n"
+      "5 sample rows would be dead-lettered; the first in the order 2, 3, 4, 1, 5 wins.");
+  std::vector<std::string> check_resources;
+  size_t check_sample = 100;
+  bool check_json = false;
+  bool check_province = false;
+  check->add_option("-r,--resource", check_resources, "resource id (or plugin/resource); repeatable; default: all");
+  check->add_option("--sample", check_sample, "rows to read and map from the start of each source (0 = none; default 100)")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}));
+  check->add_flag("--json", check_json, "print the findings as JSON");
+  check->add_flag("--province", check_province,
+                  "also make one signed GET of each resource at the province (tests URL, key, secret, clock);\n"
+                  "without it the province is never contacted");
+
+  auto* discover = app.add_subcommand(
+      "discover",
+      "read a sample of a source and print a draft Avro schema (.avsc, a TODO doc per field) and mapping file\n"
+      "for it: types inferred (long, double, string, bytes, decimal from text, date and timestamp-millis from\n"
+      "text), every field nullable but the drafted primary key. Changes nothing at the source.");
+  std::string discover_kind, discover_settings, discover_declared, discover_name, discover_out;
+  std::vector<std::string> discover_columns;
+  size_t discover_sample = 1000;
+  auto* kind_opt = discover->add_option("--connector", discover_kind, "connector kind (sqlite_table, ...)");
+  discover->add_option("--settings", discover_settings, "the connector's settings: JSON text, or @FILE")
+      ->needs(kind_opt);
+  auto* declared_opt = discover->add_option("-r,--from-resource", discover_declared,
+                                            "use this declared resource's connector and settings (needs the hub config)");
+  declared_opt->excludes(kind_opt);
+  discover->add_option("--resource", discover_name, "resource id for the drafts (default: -r, the settings' table, or draft)");
+  discover->add_option("--sample", discover_sample, "rows to sample (default 1000)")->check(CLI::Range(size_t{1}, size_t{10000000}));
+  discover->add_option("--columns", discover_columns, "source columns to read, for a connector that cannot list its own")
+      ->delimiter(',');
+  discover->add_option("--out-dir", discover_out, "write <resource>.avsc and <resource>.mapping.json here (never overwrites)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : dxhub::kExitConfig;
+  }
+
+  if (*check) {
+    // Needs no lock and never opens the state: it changes nothing.
+    dxhub::init_logging(!log_level.empty() ? log_level : "warn");
+    dxhub::CheckOptions options{check_resources, check_sample, check_province};
+    dxhub::CheckReport report = dxhub::run_check(config_path, options);
+    std::cout << (check_json ? dxhub::dump_json_safely(report.to_json(), 2) + "\n" : report.to_text());
+    return report.exit_code();
+  }
+  if (*discover) {
+    dxhub::init_logging(!log_level.empty() ? log_level : "warn");
+    dxhub::DiscoverRequest request;
+    request.connector_kind = discover_kind;
+    request.config_path = config_path;
+    request.declared_resource = discover_declared;
+    request.columns = discover_columns;
+    request.options.resource = discover_name;
+    request.options.sample_rows = discover_sample;
+    if (!discover_kind.empty()) {
+      auto settings = dxhub::parse_settings_argument(discover_settings.empty() ? "{}" : discover_settings);
+      if (!settings) return fail(settings.status());
+      request.settings = *settings;
+    }
+    auto draft = dxhub::run_discover(std::move(request));
+    if (!draft) return fail(draft.status());
+    if (discover_out.empty()) {
+      std::cout << dxhub::format_drafts(*draft);
+      for (const auto& note : draft->notes) std::cerr << "note: " << note << "\n";
+    } else {
+      dxhub::Status written = dxhub::write_drafts(*draft, discover_out);
+      if (!written.is_ok()) return fail(written);
+      std::cout << "wrote " << discover_out << "/" << draft->schema_file << " and " << discover_out << "/"
+                << draft->mapping_file << " from " << draft->rows_sampled << " sample rows\n";
+      for (const auto& note : draft->notes) std::cout << "note: " << note << "\n";
+    }
+    return draft->rows_not_mapping > 0 ? dxhub::kExitDeadLetters : 0;
   }
 
   auto config = dxhub::load_hub_config(config_path, /*need_secret=*/sync->parsed());
