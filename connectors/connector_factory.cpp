@@ -1,5 +1,6 @@
 #include "connectors/connector_factory.h"
 
+#include "connectors/http_json/http_json_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
 namespace dxhub {
@@ -13,10 +14,14 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
     return std::unique_ptr<Connector>(std::move(connector));
   }
+  if (kind == HttpJsonConnector::kKind) {
+    DXHUB_ASSIGN_OR_RETURN(auto connector, HttpJsonConnector::open(config, columns, cursor, options));
+    return std::unique_ptr<Connector>(std::move(connector));
+  }
   if (kind == "plugin") {
     return config_error("connector \"plugin\" is provided by its plugin; open it through PluginHost");
   }
-  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, plugin)");
+  return config_error("unknown connector kind \"" + kind + "\" (known: sqlite_table, http_json, plugin)");
 }
 
 }  // namespace dxhub
