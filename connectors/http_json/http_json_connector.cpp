@@ -389,6 +389,11 @@ Expected<std::unique_ptr<HttpJsonConnector>> HttpJsonConnector::open(const nlohm
   conn->incremental_ = !conn->config_.cursor_field.empty();
   conn->next_page_number_ = conn->config_.first_page;
   DXHUB_RETURN_IF_ERROR(conn->load_cursor(cursor));
+  // The page paths first: discover reads a page.
+  conn->records_path_.segments = split_path(conn->config_.records_path);
+  conn->token_path_.segments = split_path(conn->config_.token_path);
+  conn->link_path_.segments = split_path(conn->config_.link_path);
+  conn->total_path_.segments = split_path(conn->config_.total_path);
   conn->columns_ = columns;
   if (conn->columns_.empty()) DXHUB_RETURN_IF_ERROR(conn->discover_columns());
   DXHUB_RETURN_IF_ERROR(conn->prepare_paths());
@@ -473,10 +478,6 @@ Status HttpJsonConnector::prepare_paths() {
     types_.push_back(FieldType::kAny);
   }
   values_.resize(paths_.size());
-  records_path_.segments = split_path(config_.records_path);
-  token_path_.segments = split_path(config_.token_path);
-  link_path_.segments = split_path(config_.link_path);
-  total_path_.segments = split_path(config_.total_path);
   return Status::ok();
 }
 
