@@ -202,6 +202,7 @@ struct AgencyApi::Impl {
   int64_t data_since_plan = 0;
   std::map<std::string, std::chrono::steady_clock::time_point> tokens;
   std::set<std::string> nonces;
+  std::map<std::string, std::string> answer_cache;  // cache_answers: target + body -> JSON
   AgencyApiStats stats;
 
   Status open_db() {
@@ -467,7 +468,23 @@ struct AgencyApi::Impl {
       if (options.auth == Auth::kBasic) a.headers.emplace_back("WWW-Authenticate", "Basic realm=\"agency\"");
       return a;
     }
-    Answer normal = data(path, std::move(params));
+    Answer normal;
+    const std::string cache_key = options.cache_answers ? target + "\n" + req.body() : std::string();
+    bool cached = false;
+    if (options.cache_answers) {
+      std::lock_guard lock(state_mutex);
+      if (auto it = answer_cache.find(cache_key); it != answer_cache.end()) {
+        normal.body = it->second;
+        cached = true;
+      }
+    }
+    if (!cached) {
+      normal = data(path, std::move(params));
+      if (options.cache_answers && normal.status == 200) {
+        std::lock_guard lock(state_mutex);
+        answer_cache[cache_key] = normal.body;
+      }
+    }
     if (fault) {
       std::lock_guard lock(state_mutex);
       ++stats.faults;
