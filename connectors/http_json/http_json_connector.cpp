@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -478,6 +479,16 @@ Status HttpJsonConnector::prepare_paths() {
     types_.push_back(FieldType::kAny);
   }
   values_.resize(paths_.size());
+  seen_.assign(paths_.size(), 0);
+  same_key_next_.assign(paths_.size(), -1);
+  for (size_t c = 0; c < paths_.size(); ++c) {
+    for (size_t d = c + 1; d < paths_.size(); ++d) {
+      if (paths_[d].whole == paths_[c].whole) {
+        same_key_next_[c] = static_cast<int32_t>(d);
+        break;
+      }
+    }
+  }
   return Status::ok();
 }
 
@@ -704,72 +715,111 @@ Status HttpJsonConnector::load_next_page(RowSink* sink) {
 
 // ---- records ----
 
+bool HttpJsonConnector::convert(simdjson::dom::element v, size_t c) {
+  FieldValue& out = values_[c];
+  const FieldType want = types_[c];
+  using T = simdjson::dom::element_type;
+  const T t = v.type();
+  switch (t) {
+    case T::NULL_VALUE: out = FieldValue::null(); return true;
+    case T::STRING: {
+      std::string_view s;
+      if (v.get_string().get(s) != simdjson::SUCCESS) s = {};
+      out = FieldValue::text(s);
+      if (want != FieldType::kAny && want != FieldType::kString) break;
+      return true;
+    }
+    case T::INT64: {
+      int64_t i = 0;
+      if (v.get_int64().get(i) != simdjson::SUCCESS) i = {};
+      out = FieldValue::integer(i);
+      if (want == FieldType::kString || want == FieldType::kBoolean) break;
+      return true;
+    }
+    case T::UINT64: {
+      uint64_t u = 0;
+      if (v.get_uint64().get(u) != simdjson::SUCCESS) u = {};
+      out = FieldValue::real(static_cast<double>(u));
+      if (want == FieldType::kString || want == FieldType::kBoolean) break;
+      return true;
+    }
+    case T::DOUBLE: {
+      double d = 0;
+      if (v.get_double().get(d) != simdjson::SUCCESS) d = {};
+      out = FieldValue::real(d);
+      if (want != FieldType::kAny && want != FieldType::kNumber) break;
+      return true;
+    }
+    case T::BOOL: {
+      bool b = false;
+      if (v.get_bool().get(b) != simdjson::SUCCESS) b = {};
+      out = FieldValue::integer(b ? 1 : 0);
+      if (want != FieldType::kAny && want != FieldType::kBoolean) break;
+      return true;
+    }
+    default: break;  // object, array
+  }
+  // Wrong type: the reason names the column and the JSON type, never the value.
+  ref_buf_.assign("field ");
+  ref_buf_ += c < columns_.size() ? columns_[c] : (c == columns_.size() ? config_.cursor_field : config_.key_field);
+  ref_buf_ += " is ";
+  ref_buf_ += type_name(t);
+  if (want != FieldType::kAny) {
+    static constexpr const char* kWant[] = {"", "string", "integer", "number", "boolean"};
+    ref_buf_ += ", field_types says ";
+    ref_buf_ += kWant[static_cast<int>(want)];
+  }
+  return false;
+}
+
 std::string_view HttpJsonConnector::extract(simdjson::dom::element record) {
   simdjson::dom::object obj;
   if (record.get_object().get(obj) != simdjson::SUCCESS) return "record is not a JSON object";
+  // One pass over the record's keys. Records of one API have their keys in
+  // one order, so the k-th key is first compared with the k-th key of the
+  // record before (one comparison per key); a miss searches the columns and
+  // remembers the answer for position k. (Faster than a lookup per column:
+  // see the bench.)
+  if (++generation_ == 0) {
+    std::fill(seen_.begin(), seen_.end(), 0);
+    generation_ = 1;
+  }
+  size_t k = 0;
+  for (auto field : obj) {
+    int32_t col;
+    if (k < position_keys_.size() && position_keys_[k] == field.key) {
+      col = position_columns_[k];
+    } else {
+      col = -1;
+      for (size_t c = 0; c < paths_.size(); ++c) {
+        if (paths_[c].whole == field.key) {
+          col = static_cast<int32_t>(c);
+          break;
+        }
+      }
+      if (k >= position_keys_.size()) {
+        position_keys_.resize(k + 1);
+        position_columns_.resize(k + 1);
+      }
+      position_keys_[k].assign(field.key);
+      position_columns_[k] = col;
+    }
+    ++k;
+    // Every column reading this key (a cursor or key field may also be a column).
+    for (; col >= 0; col = same_key_next_[static_cast<size_t>(col)]) {
+      if (seen_[static_cast<size_t>(col)] == generation_) continue;  // a repeated key: the first one counts
+      seen_[static_cast<size_t>(col)] = generation_;
+      if (!convert(field.value, static_cast<size_t>(col))) return ref_buf_;
+    }
+  }
   for (size_t c = 0; c < paths_.size(); ++c) {
-    const Path& path = paths_[c];
+    if (seen_[c] == generation_) continue;
     simdjson::dom::element v;
-    bool found = obj.at_key(path.whole).get(v) == simdjson::SUCCESS;
-    if (!found && !path.segments.empty()) found = walk(record, path.segments, v) == simdjson::SUCCESS;
-    FieldValue& out = values_[c];
-    if (!found) {
-      out = FieldValue::null();
-      continue;
+    if (!paths_[c].segments.empty() && walk(record, paths_[c].segments, v) == simdjson::SUCCESS) {
+      if (!convert(v, c)) return ref_buf_;
+    } else {
+      values_[c] = FieldValue::null();
     }
-    const FieldType want = types_[c];
-    using T = simdjson::dom::element_type;
-    const T t = v.type();
-    switch (t) {
-      case T::NULL_VALUE: out = FieldValue::null(); continue;
-      case T::STRING: {
-        std::string_view s;
-        if (v.get_string().get(s) != simdjson::SUCCESS) s = {};
-        out = FieldValue::text(s);
-        if (want != FieldType::kAny && want != FieldType::kString) break;
-        continue;
-      }
-      case T::INT64: {
-        int64_t i = 0;
-        if (v.get_int64().get(i) != simdjson::SUCCESS) i = {};
-        out = FieldValue::integer(i);
-        if (want == FieldType::kString || want == FieldType::kBoolean) break;
-        continue;
-      }
-      case T::UINT64: {
-        uint64_t u = 0;
-        if (v.get_uint64().get(u) != simdjson::SUCCESS) u = {};
-        out = FieldValue::real(static_cast<double>(u));
-        if (want == FieldType::kString || want == FieldType::kBoolean) break;
-        continue;
-      }
-      case T::DOUBLE: {
-        double d = 0;
-        if (v.get_double().get(d) != simdjson::SUCCESS) d = {};
-        out = FieldValue::real(d);
-        if (want != FieldType::kAny && want != FieldType::kNumber) break;
-        continue;
-      }
-      case T::BOOL: {
-        bool b = false;
-        if (v.get_bool().get(b) != simdjson::SUCCESS) b = {};
-        out = FieldValue::integer(b ? 1 : 0);
-        if (want != FieldType::kAny && want != FieldType::kBoolean) break;
-        continue;
-      }
-      default: break;  // object, array
-    }
-    // Wrong type: the reason names the column and the JSON type, never the value.
-    ref_buf_.assign("field ");
-    ref_buf_ += c < columns_.size() ? columns_[c] : (c == columns_.size() ? config_.cursor_field : config_.key_field);
-    ref_buf_ += " is ";
-    ref_buf_ += type_name(t);
-    if (want != FieldType::kAny) {
-      static constexpr const char* kWant[] = {"", "string", "integer", "number", "boolean"};
-      ref_buf_ += ", field_types says ";
-      ref_buf_ += kWant[static_cast<int>(want)];
-    }
-    return ref_buf_;
   }
   return {};
 }

@@ -167,6 +167,8 @@ class HttpJsonConnector final : public Connector {
   Status discover_columns();
   // Extracts the record into values_; empty reason = fine.
   std::string_view extract(simdjson::dom::element record);
+  // One value into values_[c]; false (reason in ref_buf_) for a wrong type.
+  bool convert(simdjson::dom::element v, size_t c);
   uint64_t row_digest();
   std::string source_ref_page() const;
 
@@ -209,6 +211,12 @@ class HttpJsonConnector final : public Connector {
   bool saw_disorder_ = false;
 
   std::vector<FieldValue> values_;
+  // extract(): the record's keys by position, as last seen, and their column.
+  std::vector<std::string> position_keys_;
+  std::vector<int32_t> position_columns_;
+  std::vector<int32_t> same_key_next_;  // the next column reading the same key, or -1
+  std::vector<uint32_t> seen_;          // == generation_: set for this record
+  uint32_t generation_ = 0;
   std::string digest_buf_;
   std::string key_buf_;
 };
