@@ -132,13 +132,12 @@ size_t HttpFetcher::on_header(char* data, size_t size, size_t count, void* self)
 
 void HttpFetcher::wait_rate_limit() {
   if (config_.rate_limit_per_second <= 0) return;
+  // Request starts are at least 1/rate apart; an idle gap earns no burst.
   const auto now = std::chrono::steady_clock::now();
   if (next_request_ > now) std::this_thread::sleep_for(next_request_ - now);
-  const auto interval = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(1.0 / config_.rate_limit_per_second));
-  next_request_ = std::max(next_request_, std::chrono::steady_clock::now() - interval) + interval;
-  // A gap longer than one interval earns no burst: the next request waits a full interval.
-  next_request_ = std::max(next_request_, now + interval);
+  next_request_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                      std::chrono::duration<double>(1.0 / config_.rate_limit_per_second));
 }
 
 int64_t HttpFetcher::backoff_ms(int attempt) {

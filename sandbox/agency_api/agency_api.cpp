@@ -549,6 +549,7 @@ struct AgencyApi::Impl {
       acceptor->accept(*socket, ec);
       if (ec) {
         if (stopping) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // e.g. out of descriptors: no busy loop
         continue;
       }
       std::lock_guard lock(conn_mutex);

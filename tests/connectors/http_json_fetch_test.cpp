@@ -326,6 +326,27 @@ TEST(HttpJsonFetch, AttemptsSpentFailWithSourceAndCursorStays) {
   EXPECT_EQ((*conn)->cursor(), before);
 }
 
+TEST(HttpJsonFetch, SlowPagePastTheTimeoutIsRetriedThenFails) {
+  TempDir dir;
+  AgencyTable table(dir.file("agency.db"));
+  table.fill(5);
+  auto api = start_api(table.path());
+  agency::FaultPlan slow;
+  slow.slow_ms = 1500;
+  api->set_faults(slow);
+  nlohmann::json config = paged_config(*api, "page");
+  config["timeout_ms"] = 200;
+  config["max_attempts"] = 2;
+  auto conn = open_http(config);
+  ASSERT_TRUE(conn.has_value());
+  RecordingSink sink;
+  auto n = (*conn)->read(10, sink);
+  ASSERT_FALSE(n.has_value());
+  EXPECT_EQ(n.status().code(), StatusCode::kSource);
+  EXPECT_EQ((*conn)->fetch_stats().requests, 2u);
+  EXPECT_TRUE(sink.rows.empty());
+}
+
 TEST(HttpJsonFetch, NotFoundIsNotRetried) {
   TempDir dir;
   AgencyTable table(dir.file("agency.db"));
