@@ -2,6 +2,7 @@
 // POST bodies, bad pages and records, config refusals.
 #include <gtest/gtest.h>
 
+#include "connectors/connector_factory.h"
 #include "tests/connectors/http_json_test_support.h"
 
 namespace dxhub::testing {
@@ -228,6 +229,19 @@ TEST(HttpJsonConnector, FieldOfTheWrongTypeIsBadInputForThatRecord) {
   EXPECT_EQ(sink.bad_inputs[0].reason.find("n/a"), std::string::npos);
   EXPECT_NE(sink.bad_inputs[0].raw.find("n/a"), std::string::npos);
   EXPECT_EQ(sink.rows.size(), 11u);
+}
+
+TEST(HttpJsonConnector, OpenedThroughTheFactory) {
+  TempDir dir;
+  AgencyTable table(dir.file("agency.db"));
+  table.fill(3);
+  auto api = start_api(table.path());
+  auto conn = open_connector("http_json", paged_config(*api, "link"), {"id"}, nullptr, ConnectorOpenOptions{});
+  ASSERT_TRUE(conn.has_value()) << conn.status().message();
+  RecordingSink sink;
+  auto n = (*conn)->read(100, sink);
+  ASSERT_TRUE(n.has_value());
+  EXPECT_EQ(*n, 3u);
 }
 
 TEST(HttpJsonConnector, RefusesUnknownKeysAndBadValues) {
