@@ -1,5 +1,6 @@
 #include "connectors/connector_factory.h"
 
+#include "connectors/file/file_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
 namespace dxhub {
@@ -11,6 +12,10 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
   (void)options;  // sqlite_table has no side effects and no work files
   if (kind == SqliteTableConnector::kKind) {
     DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
+    return std::unique_ptr<Connector>(std::move(connector));
+  }
+  if (kind == FileConnector::kKind) {
+    DXHUB_ASSIGN_OR_RETURN(auto connector, FileConnector::open(config, columns, cursor, options));
     return std::unique_ptr<Connector>(std::move(connector));
   }
   if (kind == "plugin") {

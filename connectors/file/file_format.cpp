@@ -1,5 +1,7 @@
 #include "connectors/file/file_format.h"
 
+#include "connectors/file/lines_format.h"
+
 namespace dxhub {
 
 Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::json& format,
@@ -11,6 +13,7 @@ Expected<std::unique_ptr<FileFormatReader>> open_file_format(const nlohmann::jso
     return config_error("file format: needs an object with a \"kind\" (csv, jsonl, xml, xlsx)");
   }
   const std::string kind = format["kind"].get<std::string>();
+  if (kind == "lines") return open_lines_reader(format, input, columns);
   // Each format registers here: if (kind == "csv") return open_csv_reader(format, input, columns);
   return config_error("file format: unknown kind \"" + kind + "\" (known: none yet)");
 }
