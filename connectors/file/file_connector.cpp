@@ -26,10 +26,11 @@ std::string base_name(const std::string& name) {
 }
 
 Expected<int64_t> non_negative(const nlohmann::json& v, const std::string& key, int64_t max) {
-  if (!v.is_number_unsigned() || v.get<uint64_t>() > static_cast<uint64_t>(max)) {
+  // (JSON from a file holds unsigned numbers; JSON built in C++ signed ones.)
+  if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() > max) {
     return config_error("file connector: \"" + key + "\" must be an integer in 0.." + std::to_string(max));
   }
-  return static_cast<int64_t>(v.get<uint64_t>());
+  return v.get<int64_t>();
 }
 
 }  // namespace
@@ -139,7 +140,7 @@ Status FileConnector::load_cursor(const nlohmann::json& cursor) {
   if (cursor.contains("current")) {
     const auto& c = cursor["current"];
     if (!c.is_object() || !c.contains("name") || !c["name"].is_string() || !c.contains("size") ||
-        !c["size"].is_number_unsigned() || !c.contains("sha256") || !c["sha256"].is_string() ||
+        !c["size"].is_number_integer() || c["size"].get<int64_t>() < 0 || !c.contains("sha256") || !c["sha256"].is_string() ||
         !c.contains("position")) {
       return config_error("file connector: the saved cursor's \"current\" is not {name, size, sha256, position}");
     }
@@ -191,7 +192,7 @@ Expected<int64_t> FileConnector::scan() {
     if (!matches(e.name)) continue;
     const std::string seen_key = e.name + '\n' + std::to_string(e.size) + '\n' + std::to_string(e.mtime_ms);
     if (seen_.count(seen_key) > 0) continue;
-    Candidate c{e, ""};
+    Candidate c{e, "", seen_key};
     bool ready = false;
     if (!config_.done_suffix.empty()) {
       c.marker = marker_for(e.name);
@@ -233,11 +234,8 @@ Expected<int64_t> FileConnector::scan() {
 
 Expected<bool> FileConnector::open_next(bool& cursor_changed) {
   bool waited = false;
-  size_t next = 0;
   for (;;) {
-    if (next >= queue_.size()) {
-      queue_.clear();
-      next = 0;
+    if (queue_.empty()) {
       DXHUB_ASSIGN_OR_RETURN(int64_t ready_at, scan());
       if (queue_.empty()) {
         // Something is arriving: wait for it once per read (never with a fixed clock).
@@ -248,7 +246,8 @@ Expected<bool> FileConnector::open_next(bool& cursor_changed) {
         continue;
       }
     }
-    Candidate c = queue_[next++];
+    Candidate c = std::move(queue_.front());
+    queue_.erase(queue_.begin());
     auto local = source_->fetch(c.entry);
     if (!local) {
       if (local.status().code() == StatusCode::kNotFound) continue;  // vanished: nothing to read
@@ -314,6 +313,9 @@ void FileConnector::finish_current() {
 
 void FileConnector::run_pending() {
   if (options_.dry_run) {
+    for (const auto& p : pending_) {
+      if (p.refuse && !p.local_path.empty()) source_->release(p.local_path);  // a download, never the source
+    }
     pending_.clear();
     return;
   }
@@ -327,6 +329,7 @@ void FileConnector::run_pending() {
       spdlog::warn("{}", st.message());
       if (move_problems_.size() < 10) move_problems_.push_back(st.message());
     }
+    if (st) seen_.erase(p.candidate.seen_key);  // gone: a file of that name later is another one
     if (p.refuse && !p.local_path.empty()) source_->release(p.local_path);
   }
   pending_.clear();

@@ -119,7 +119,8 @@ class FileConnector final : public Connector {
  private:
   struct Candidate {
     SourceEntry entry;
-    std::string marker;  // its done marker's name, if any
+    std::string marker;    // its done marker's name, if any
+    std::string seen_key;  // in seen_ until the file is moved away
   };
   struct Current {
     Candidate candidate;

@@ -52,7 +52,7 @@ Status FileLedger::load(const nlohmann::json& array) {
   keys_.clear();
   if (!array.is_array()) return config_error("file cursor: \"files\" is not an array");
   for (const auto& e : array) {
-    if (!e.is_array() || e.size() != 4 || !e[0].is_string() || !e[1].is_number_unsigned() || !e[2].is_string() ||
+    if (!e.is_array() || e.size() != 4 || !e[0].is_string() || !e[1].is_number_integer() || e[1].get<int64_t>() < 0 || !e[2].is_string() ||
         !e[3].is_number_integer()) {
       return config_error("file cursor: a \"files\" entry is not [name, size, sha256, done_ms]");
     }

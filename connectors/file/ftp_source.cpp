@@ -298,10 +298,9 @@ class FtpSource final : public FileSource {
       return perform(h, "listing the archive");
     });
     std::vector<std::string> names;
-    if (!st) {
-      if (st.code() == StatusCode::kNotFound) return names;  // not created yet
-      return st;
-    }
+    // Not there yet (CWD refused) or not listable: assume empty; MKD and
+    // RNTO that follow report a real problem.
+    if (!st) return names;
     for (auto& line : split_lines(body)) {
       size_t slash = line.rfind('/');
       names.push_back(slash == std::string::npos ? line : line.substr(slash + 1));
@@ -452,10 +451,10 @@ class FtpSource final : public FileSource {
 };
 
 Expected<long> positive(const nlohmann::json& v, const std::string& key, long max) {
-  if (!v.is_number_unsigned() || v.get<uint64_t>() == 0 || v.get<uint64_t>() > static_cast<uint64_t>(max)) {
+  if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > max) {
     return config_error("file source (ftp): \"" + key + "\" must be an integer in 1.." + std::to_string(max));
   }
-  return static_cast<long>(v.get<uint64_t>());
+  return static_cast<long>(v.get<int64_t>());
 }
 
 std::string absolute_under(const std::string& base, const std::string& path) {

@@ -128,6 +128,13 @@ class LinesReader final : public FileFormatReader {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return source_error(display_name_ + ": read failed: " + std::strerror(errno));
       if (n == 0) eof_ = true;
+      if (offset_ == 0 && !checked_text_ && n > 0) {
+        // A NUL byte in the first block: a binary file, not lines of text.
+        checked_text_ = true;
+        if (std::memchr(buffer_.data() + filled_, '\0', static_cast<size_t>(n)) != nullptr) {
+          return data_error(display_name_ + ": not a text file (NUL bytes in its first block)");
+        }
+      }
       filled_ += static_cast<size_t>(n);
       return Status::ok();
     }
@@ -175,6 +182,7 @@ class LinesReader final : public FileFormatReader {
   std::vector<char> buffer_;
   size_t pos_ = 0, filled_ = 0;
   bool eof_ = false;
+  bool checked_text_ = false;
   std::string ref_;
   std::string long_prefix_;
   size_t skipped_bytes_ = 0;
@@ -195,10 +203,10 @@ Expected<std::unique_ptr<FileFormatReader>> open_lines_reader(const nlohmann::js
       if (!it->is_boolean()) return config_error("lines format: \"skip_empty\" must be true or false");
       skip_empty = it->get<bool>();
     } else if (key == "max_line_bytes") {
-      if (!it->is_number_unsigned() || it->get<uint64_t>() == 0 || it->get<uint64_t>() > (1ull << 30)) {
+      if (!it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > (1LL << 30)) {
         return config_error("lines format: \"max_line_bytes\" must be an integer in 1..1073741824");
       }
-      max_line_bytes = static_cast<size_t>(it->get<uint64_t>());
+      max_line_bytes = static_cast<size_t>(it->get<int64_t>());
     } else {
       return config_error("lines format: unknown setting \"" + key + "\" (known: kind, skip_empty, max_line_bytes)");
     }
@@ -208,8 +216,9 @@ Expected<std::unique_ptr<FileFormatReader>> open_lines_reader(const nlohmann::js
   }
   uint64_t offset = 0, line = 0;
   if (!input.resume.is_null()) {
-    if (!input.resume.is_object() || !input.resume.contains("offset") || !input.resume["offset"].is_number_unsigned() ||
-        !input.resume.contains("line") || !input.resume["line"].is_number_unsigned()) {
+    if (!input.resume.is_object() || !input.resume.contains("offset") || !input.resume["offset"].is_number_integer() ||
+        input.resume["offset"].get<int64_t>() < 0 || !input.resume.contains("line") ||
+        !input.resume["line"].is_number_integer() || input.resume["line"].get<int64_t>() < 0) {
       return config_error("lines format: the resume position is not {\"offset\", \"line\"}");
     }
     offset = input.resume["offset"].get<uint64_t>();

@@ -6,7 +6,8 @@
 // Settings: {"kind": "lines", "skip_empty": false, "max_line_bytes": 1048576}
 //   skip_empty      lines with no bytes are not rows
 //   max_line_bytes  a longer line is bad input (its first bytes kept as raw)
-// Lines that are not valid UTF-8 are bad input ("<name> line N").
+// Lines that are not valid UTF-8 are bad input ("<name> line N"); a file
+// with a NUL byte in its first 64 KiB is refused as a whole (kData: binary).
 // position(): {"offset": byte offset of the next line, "line": its number - 1}.
 #pragma once
 
