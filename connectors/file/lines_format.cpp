@@ -16,6 +16,13 @@ namespace {
 bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
+  // ASCII fast path, 8 bytes at a time.
+  while (end - p >= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    if ((word & 0x8080808080808080ULL) != 0) break;
+    p += 8;
+  }
   while (p < end) {
     size_t n = utf8_sequence_length(p, end);
     if (n == 0) return false;
@@ -108,10 +115,22 @@ class LinesReader final : public FileFormatReader {
   }
 
  private:
+  // "<name> line <n>": the prefix is kept, only the digits are rewritten.
   void set_ref() {
-    ref_.assign(display_name_);
-    ref_ += " line ";
-    ref_ += std::to_string(line_);
+    if (ref_.empty()) {
+      ref_.assign(display_name_);
+      ref_ += " line ";
+      prefix_length_ = ref_.size();
+    }
+    char digits[24];
+    size_t n = 0;
+    uint64_t v = line_;
+    do {
+      digits[n++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    ref_.resize(prefix_length_);
+    while (n > 0) ref_.push_back(digits[--n]);
   }
 
   // Moves the unread bytes to the front and reads more (keeps one spare byte
@@ -184,6 +203,7 @@ class LinesReader final : public FileFormatReader {
   bool eof_ = false;
   bool checked_text_ = false;
   std::string ref_;
+  size_t prefix_length_ = 0;
   std::string long_prefix_;
   size_t skipped_bytes_ = 0;
   FieldValue value_;

@@ -1,10 +1,15 @@
 // The file connector over a local drop folder, with the "lines" format.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "connectors/connector_factory.h"
 #include "connectors/file/file_connector.h"
+#include "tests/connectors/allocation_counter.h"
 #include "tests/connectors/file_test_support.h"
 
 namespace dxhub {
@@ -358,6 +363,80 @@ TEST_F(FileConnectorTest, TheFactoryOpensKindFile) {
   CollectingSink sink;
   ASSERT_TRUE(drain(**conn, sink));
   EXPECT_EQ(texts(sink), std::vector<std::string>{"a"});
+}
+
+}  // namespace
+}  // namespace dxhub
+
+namespace dxhub {
+namespace {
+
+TEST(FileConnectorAllocations, ReadingLinesDoesNotAllocatePerRow) {
+  testing::TempDir tmp;
+  std::string content;
+  for (int i = 0; i < 5000; ++i) content += "record " + std::to_string(i) + ",some payload text\n";
+  testing::write_file(tmp.path() / "a.txt", content);
+  nlohmann::json cfg = {{"source", {{"kind", "local"}, {"directory", tmp.path().string()}}},
+                        {"format", {{"kind", "lines"}}},
+                        {"stable_seconds", 0}};
+  ConnectorOpenOptions options;
+  options.dry_run = true;
+  auto conn = FileConnector::open(cfg, {"line"}, nullptr, options);
+  ASSERT_TRUE(conn);
+  struct CountingSink : RowSink {
+    Status on_row(const RowView& row) override {
+      ++rows;
+      bytes += row[0].s.size() + row.source_ref.size();
+      return Status::ok();
+    }
+    size_t rows = 0, bytes = 0;
+  } sink;
+  ASSERT_EQ(*(*conn)->read(10, sink), 10u);  // warm-up: file opened, buffers sized
+  const size_t before = testing::allocation_count();
+  ASSERT_EQ(*(*conn)->read(4000, sink), 4000u);
+  const size_t allocations = testing::allocation_count() - before;
+  EXPECT_LT(allocations, 40u) << "per-row allocations on the hot path";
+}
+
+// The sandbox's drop-folder source writes each export in pieces while the
+// connector polls: every file is read once, whole, never half-written
+// (with stable_seconds 0 this test fails: cut lines).
+TEST(FileConnectorWithSampleDropper, ReadsEachSlowlyWrittenFileOnceAndWhole) {
+  testing::TempDir tmp;
+  const std::string script = std::string(DXHUB_SOURCE_DIR) + "/sandbox/file_drop/drop_exports.py";
+  const std::string command = "/usr/bin/python3 " + script + " --dir " + (tmp.path() / "drop").string() +
+                              " --files 3 --rows 400 --interval 0.3 --write-pieces 4 --piece-delay 0.2"
+                              " --format lines >/dev/null";
+  int dropper_rc = -1;
+  std::thread dropper([&] { dropper_rc = std::system(command.c_str()); });
+  nlohmann::json cfg = {{"source", {{"kind", "local"}, {"directory", (tmp.path() / "drop").string()}}},
+                        {"format", {{"kind", "lines"}}},
+                        {"pattern", "export-*.txt"},
+                        {"stable_seconds", 2}};
+  nlohmann::json cursor;
+  std::set<std::string> records;
+  size_t rows = 0, files = 0;
+  for (int run = 0; run < 60 && files < 3; ++run) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    if (!std::filesystem::exists(tmp.path() / "drop")) continue;
+    auto conn = FileConnector::open(cfg, {"line"}, cursor, ConnectorOpenOptions{});
+    ASSERT_TRUE(conn) << conn.status().to_string();
+    testing::CollectingSink sink;
+    ASSERT_TRUE(testing::drain(**conn, sink, 100));
+    for (const auto& text : testing::texts(sink)) {
+      EXPECT_EQ(std::count(text.begin(), text.end(), ','), 4) << "a cut line: a half-written file was read";
+      records.insert(text.substr(0, text.find(',')));
+    }
+    rows += sink.rows.size();
+    files += (*conn)->stats().files_read;
+    cursor = (*conn)->cursor();
+  }
+  dropper.join();
+  EXPECT_EQ(dropper_rc, 0);
+  EXPECT_EQ(files, 3u);
+  EXPECT_EQ(rows, 1200u);
+  EXPECT_EQ(records.size(), 1200u) << "no record twice";
+  EXPECT_EQ(testing::names_in(tmp.path() / "drop" / "archive").size(), 3u);
 }
 
 }  // namespace
