@@ -185,6 +185,8 @@ Expected<int64_t> FileConnector::scan() {
   DXHUB_ASSIGN_OR_RETURN(std::vector<SourceEntry> entries, source_->list());
   std::set<std::string> names;
   for (const auto& e : entries) names.insert(e.name);
+  // The half-read file is gone (moved away by hand): nothing to resume.
+  if (resume_ && names.count(resume_->identity.name) == 0) resume_.reset();
   const int64_t now = now_ms();
   int64_t earliest_ready = -1;
   size_t waiting = 0;

@@ -369,10 +369,7 @@ class FtpSource final : public FileSource {
       error_buffer_[0] = '\0';
       Status st = common_options(h);
       if (st) st = op(h);
-      if (st || st.code() != StatusCode::kUnavailable) {
-        if (st.code() == StatusCode::kUnavailable) break;
-        return st;
-      }
+      if (st.code() != StatusCode::kUnavailable) return st;  // done, or retrying will not help
       last = st;
       if (attempt < s_.max_attempts) {
         spdlog::warn("{}: {} (attempt {} of {}, retrying in {} ms)", describe_, st.message(), attempt,

@@ -441,3 +441,33 @@ TEST(FileConnectorWithSampleDropper, ReadsEachSlowlyWrittenFileOnceAndWhole) {
 
 }  // namespace
 }  // namespace dxhub
+
+namespace dxhub {
+namespace {
+
+TEST(FileConnectorResume, AHalfReadFileMovedAwayIsForgotten) {
+  testing::TempDir tmp;
+  testing::write_file(tmp.path() / "a.txt", "1\n2\n3\n");
+  nlohmann::json cfg = {{"source", {{"kind", "local"}, {"directory", tmp.path().string()}}},
+                        {"format", {{"kind", "lines"}}},
+                        {"stable_seconds", 0}};
+  nlohmann::json cursor;
+  {
+    auto conn = FileConnector::open(cfg, {"line"}, nullptr, ConnectorOpenOptions{});
+    ASSERT_TRUE(conn);
+    testing::CollectingSink sink;
+    ASSERT_TRUE((*conn)->read(1, sink));
+    cursor = (*conn)->cursor();
+  }
+  ASSERT_TRUE(cursor.contains("current"));
+  std::filesystem::remove(tmp.path() / "a.txt");
+  auto conn = FileConnector::open(cfg, {"line"}, cursor, ConnectorOpenOptions{});
+  ASSERT_TRUE(conn);
+  testing::CollectingSink sink;
+  ASSERT_TRUE(testing::drain(**conn, sink));
+  EXPECT_TRUE(sink.rows.empty());
+  EXPECT_TRUE((*conn)->cursor().is_null()) << (*conn)->cursor().dump();
+}
+
+}  // namespace
+}  // namespace dxhub
