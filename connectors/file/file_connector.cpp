@@ -337,7 +337,34 @@ void FileConnector::run_pending() {
   pending_.clear();
 }
 
-Expected<size_t> FileConnector::read(size_t max_rows, RowSink& sink) {
+namespace {
+
+// Tells a failure of the receiving sink (which stops the read) from the
+// format refusing the file: both may come back from the reader as kData.
+class SinkGuard final : public RowSink {
+ public:
+  explicit SinkGuard(RowSink& inner) : inner_(inner) {}
+  Status on_row(const RowView& row) override {
+    Status st = inner_.on_row(row);
+    if (!st) failed_ = true;
+    return st;
+  }
+  Status on_bad_input(const BadInput& bad) override {
+    Status st = inner_.on_bad_input(bad);
+    if (!st) failed_ = true;
+    return st;
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  RowSink& inner_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Expected<size_t> FileConnector::read(size_t max_rows, RowSink& outer_sink) {
+  SinkGuard sink(outer_sink);
   // Whatever earlier reads finished is durable now.
   run_pending();
   size_t handed = 0;
@@ -349,7 +376,7 @@ Expected<size_t> FileConnector::read(size_t max_rows, RowSink& sink) {
     }
     auto n = reader_->read(max_rows - handed, sink);
     if (!n) {
-      if (n.status().code() == StatusCode::kData) {
+      if (n.status().code() == StatusCode::kData && !sink.failed()) {
         give_up_current(n.status().message());
         cursor_changed = true;
         continue;

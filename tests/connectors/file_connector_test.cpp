@@ -471,3 +471,27 @@ TEST(FileConnectorResume, AHalfReadFileMovedAwayIsForgotten) {
 
 }  // namespace
 }  // namespace dxhub
+
+namespace dxhub {
+namespace {
+
+TEST(FileConnectorSink, ASinkThatStopsTheReadDoesNotGetTheFileRefused) {
+  testing::TempDir tmp;
+  testing::write_file(tmp.path() / "a.txt", "good\n\xff\n");
+  nlohmann::json cfg = {{"source", {{"kind", "local"}, {"directory", tmp.path().string()}}},
+                        {"format", {{"kind", "lines"}}},
+                        {"stable_seconds", 0}};
+  auto conn = FileConnector::open(cfg, {"line"}, nullptr, ConnectorOpenOptions{});
+  ASSERT_TRUE(conn);
+  testing::CollectingSink sink;  // keeps no dead letters: bad input stops the read (kData)
+  auto n = (*conn)->read(10, sink);
+  ASSERT_FALSE(n);
+  EXPECT_EQ(n.status().code(), StatusCode::kData);
+  EXPECT_EQ((*conn)->stats().files_refused, 0u);
+  (void)(*conn)->read(10, sink);
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "error"));
+  EXPECT_EQ(testing::names_in(tmp.path()), std::vector<std::string>{"a.txt"});
+}
+
+}  // namespace
+}  // namespace dxhub
