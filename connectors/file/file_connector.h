@@ -32,7 +32,8 @@
 //   listing ("mlsd" | "list"), after ("archive" | "delete"), archive_dir
 //   ("archive"), error_dir ("error"; relative to directory). Files are
 //   downloaded to <work_dir>/download and read there; refused ones are kept
-//   in <work_dir>/error with the reason.
+//   in <work_dir>/error with the reason. Opened without a work directory
+//   (check, discover), a private temporary one is used and removed.
 //
 // The rules:
 //  * Files go oldest first (mtime, then name); a half-read file first.

@@ -1,6 +1,7 @@
 #include "connectors/file/ftp_source.h"
 
 #include <spdlog/spdlog.h>
+#include <stdlib.h>  // mkdtemp
 
 #include <chrono>
 #include <cstdio>
@@ -171,9 +172,17 @@ std::string join_remote(const std::string& dir, const std::string& name) {
 
 class FtpSource final : public FileSource {
  public:
-  FtpSource(FtpSettings settings, std::string work_dir)
-      : s_(std::move(settings)), work_dir_(std::move(work_dir)) {
+  FtpSource(FtpSettings settings, std::string work_dir, bool owned_work_dir)
+      : s_(std::move(settings)), work_dir_(std::move(work_dir)), owned_work_dir_(owned_work_dir) {
     describe_ = std::string(s_.tls ? "ftps " : "ftp ") + s_.host + ":" + std::to_string(s_.port) + s_.directory;
+  }
+  FtpSource(const FtpSource&) = delete;
+  FtpSource& operator=(const FtpSource&) = delete;
+  ~FtpSource() override {
+    if (owned_work_dir_) {
+      std::error_code ec;
+      fs::remove_all(work_dir_, ec);
+    }
   }
 
   const std::string& describe() const override { return describe_; }
@@ -443,6 +452,7 @@ class FtpSource final : public FileSource {
 
   FtpSettings s_;
   std::string work_dir_;
+  bool owned_work_dir_;
   std::string describe_;
   char error_buffer_[CURL_ERROR_SIZE] = {};
 };
@@ -551,10 +561,18 @@ Expected<std::unique_ptr<FileSource>> open_ftp_source(const nlohmann::json& sett
     }
     s.password = v;
   }
-  if (work_dir.empty()) return config_error("file source (ftp): the connector was opened without a work directory");
   s.archive_dir = absolute_under(s.directory, archive);
   s.error_dir = absolute_under(s.directory, error);
-  return std::unique_ptr<FileSource>(std::make_unique<FtpSource>(std::move(s), work_dir));
+  std::string dir = work_dir;
+  bool owned = false;
+  if (dir.empty()) {
+    // Opened without a work directory (check, discover): a private temporary one.
+    std::string pattern = (fs::temp_directory_path() / "dxhub-ftp-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) return io_error("file source (ftp): cannot create a work directory");
+    dir = pattern;
+    owned = true;
+  }
+  return std::unique_ptr<FileSource>(std::make_unique<FtpSource>(std::move(s), dir, owned));
 }
 
 }  // namespace dxhub

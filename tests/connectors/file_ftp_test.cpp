@@ -246,6 +246,19 @@ TEST_F(FileFtpTest, DryRunMovesNothingRemotely) {
   EXPECT_FALSE(fs::exists(inbox() / "archive"));
 }
 
+TEST_F(FileFtpTest, WithoutAWorkDirectoryATemporaryOneIsUsedAndRemoved) {
+  write_file(inbox() / "a.txt", "a\n");
+  ConnectorOpenOptions options;
+  options.dry_run = true;  // as check and discover open it
+  auto conn = FileConnector::open(config(), {}, nullptr, options);
+  ASSERT_TRUE(conn) << conn.status().to_string();
+  EXPECT_EQ((*conn)->columns(), std::vector<std::string>{"line"});
+  CollectingSink sink;
+  ASSERT_TRUE(drain(**conn, sink));
+  EXPECT_EQ(texts(sink), std::vector<std::string>{"a"});
+  EXPECT_EQ(names_in(inbox()), std::vector<std::string>{"a.txt"});
+}
+
 TEST_F(FileFtpTest, UnreachableServerFailsTheReadWithKSourceAndTheCursorStays) {
   write_file(inbox() / "a.txt", "a\n");
   auto conn = open(config({}, closed_port()));
