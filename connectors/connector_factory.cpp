@@ -8,9 +8,8 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
                                                     const std::vector<std::string>& columns,
                                                     const nlohmann::json& cursor,
                                                     const ConnectorOpenOptions& options) {
-  (void)options;  // sqlite_table has no side effects and no work files
   if (kind == SqliteTableConnector::kKind) {
-    DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
+    DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor, options));
     return std::unique_ptr<Connector>(std::move(connector));
   }
   if (kind == "plugin") {
