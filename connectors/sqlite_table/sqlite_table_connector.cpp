@@ -552,7 +552,16 @@ Status SqliteTableConnector::prepare_queries() {
   // of the run already handled, instead of after it.
   const std::string after = config_.trust_key ? " >= " : " > ";
   auto prepare = [&](SqliteStmt& stmt, const std::string& sql) -> Status {
-    DXHUB_ASSIGN_OR_RETURN(stmt, db_.prepare(sql));
+    auto prepared = db_.prepare(sql);
+    if (!prepared) {
+      // The names were checked; what does not compile is the configured query.
+      if (!config_.query.empty()) {
+        return config_error("sqlite_table config \"query\" cannot be read as a subquery: " +
+                            prepared.status().message());
+      }
+      return prepared.status();
+    }
+    stmt = std::move(prepared).value();
     if (sqlite3_stmt_readonly(stmt.get()) == 0) {
       return config_error(source_name() + " is not read-only as the connector reads it");
     }
@@ -878,7 +887,10 @@ Expected<size_t> SqliteTableConnector::read_pass(Pass pass, size_t limit, RowSin
           if ((full_pass || sqlite_equal(prev[ncols], cur)) && sqlite_equal(prev[ncols + 1], key)) note_repeat();
         }
         at_pos = has_pos && sqlite_equal(pos_key, key) && (full_pass || null_pass || sqlite_equal(pos_value_, cur));
-        if (at_pos && skip_handled_run_row(digest)) continue;
+        if (at_pos) {
+          if (skip_handled_run_row(digest)) continue;
+          note_repeat();  // another row at the position of one handled
+        }
       }
       if (full_pass) {
         DXHUB_RETURN_IF_ERROR(sink.on_row(RowView{row, ncols}));
@@ -890,7 +902,10 @@ Expected<size_t> SqliteTableConnector::read_pass(Pass pass, size_t limit, RowSin
         if (null_pass || (!new_group && old_active_)) {
           found = old.find(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s), digest);
         }
-        const bool already_sent = found >= 0 && old.digest(static_cast<size_t>(found)) == digest;
+        // Sent before in this very form, and not matched to another row yet
+        // (two identical rows under a trusted key are two entries).
+        const bool already_sent = found >= 0 && !old.consumed(static_cast<size_t>(found)) &&
+                                  old.digest(static_cast<size_t>(found)) == digest;
         if (!already_sent) {
           DXHUB_RETURN_IF_ERROR(sink.on_row(RowView{row, ncols}));
           ++delivered;

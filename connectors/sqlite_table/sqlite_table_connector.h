@@ -217,6 +217,7 @@ class SqliteTableConnector final : public Connector {
                  uint64_t digest) const;
     uint64_t digest(size_t index) const { return entries_[index].digest; }
     void consume(size_t index) { entries_[index].consumed = true; }
+    bool consumed(size_t index) const { return entries_[index].consumed; }
     size_t size() const { return entries_.size(); }
     // Appends [typed key, hex digest] for entries (only unconsumed ones if asked).
     void to_json(nlohmann::json& array, bool only_unconsumed) const;
