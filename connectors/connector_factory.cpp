@@ -13,7 +13,7 @@ Expected<std::unique_ptr<Connector>> open_connector(const std::string& kind, con
                                                     const nlohmann::json& cursor,
                                                     const ConnectorOpenOptions& options) {
   if (kind == SqliteTableConnector::kKind) {
-    DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor));
+    DXHUB_ASSIGN_OR_RETURN(auto connector, SqliteTableConnector::open(config, columns, cursor, options));
     return std::unique_ptr<Connector>(std::move(connector));
   }
   if (kind == OdbcTableConnector::kKind) {

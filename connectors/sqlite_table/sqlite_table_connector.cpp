@@ -1,259 +1,20 @@
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 
-#include <strings.h>
-#include <xxhash.h>
-
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <thread>
 #include <utility>
+
+#include "connectors/sqlite_table/sqlite_table_values.h"
 
 namespace dxhub {
 
-namespace {
-
-constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
-std::string dump_safe(const nlohmann::json& j) { return j.dump(-1, ' ', false, kReplace); }
-
-Expected<std::string> required_string(const nlohmann::json& config, const char* key) {
-  auto it = config.find(key);
-  if (it == config.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
-    return config_error(std::string("sqlite_table config needs a non-empty string \"") + key + "\"");
-  }
-  return it->get<std::string>();
-}
-
-bool same_identifier(std::string_view a, std::string_view b) {
-  // SQLite identifiers are case-insensitive (ASCII).
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
-// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF): exactly what
-// nlohmann::json accepts when dumping strictly.
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) <= n) return false;
-    if (p[1] < lo || p[1] > hi) return false;
-    for (size_t k = 2; k <= n; ++k) {
-      if (p[k] < 0x80 || p[k] > 0xBF) return false;
-    }
-    p += n + 1;
-  }
-  return true;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
-
-bool from_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  out.clear();
-  for (size_t k = 0; k < hex.size(); k += 2) {
-    int a = nibble(hex[k]), b = nibble(hex[k + 1]);
-    if (a < 0 || b < 0) return false;
-    out.push_back(static_cast<char>(a * 16 + b));
-  }
-  return true;
-}
-
-std::string digest_hex(uint64_t d) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
-  return buf;
-}
-
-// The typed JSON form of one SQLite value; never holds invalid UTF-8.
-nlohmann::json typed_json(FieldValue::Type type, int64_t i, double d, std::string_view s) {
-  switch (type) {
-    case FieldValue::Type::kInt: return i;
-    case FieldValue::Type::kReal:
-      if (std::isfinite(d)) return d;
-      return nlohmann::json{{"real", std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf")}};
-    case FieldValue::Type::kText:
-      if (valid_utf8(s)) return std::string(s);
-      return nlohmann::json{{"hex", to_hex(s)}};
-    case FieldValue::Type::kBlob: return nlohmann::json{{"blob", to_hex(s)}};
-    default: return nullptr;
-  }
-}
-
-struct TypedValue {
-  FieldValue::Type type = FieldValue::Type::kNull;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-};
-
-bool parse_typed(const nlohmann::json& j, TypedValue& out) {
-  out = TypedValue{};
-  if (j.is_null()) return true;
-  if (j.is_number_unsigned()) {
-    if (j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    out.type = FieldValue::Type::kInt;
-    out.i = static_cast<int64_t>(j.get<uint64_t>());
-    return true;
-  }
-  if (j.is_number_integer()) {
-    out.type = FieldValue::Type::kInt;
-    out.i = j.get<int64_t>();
-    return true;
-  }
-  if (j.is_number_float()) {
-    out.type = FieldValue::Type::kReal;
-    out.d = j.get<double>();
-    return true;
-  }
-  if (j.is_string()) {
-    out.type = FieldValue::Type::kText;
-    out.s = j.get<std::string>();
-    return true;
-  }
-  if (j.is_object() && j.size() == 1) {
-    const auto first = j.begin();  // (not items(): its proxy would be a dangling temporary)
-    const std::string& name = first.key();
-    const nlohmann::json& v = first.value();
-    if (!v.is_string()) return false;
-    const auto& text = v.get_ref<const std::string&>();
-    if (name == "real") {
-      out.type = FieldValue::Type::kReal;
-      if (text == "inf") out.d = std::numeric_limits<double>::infinity();
-      else if (text == "-inf") out.d = -std::numeric_limits<double>::infinity();
-      else if (text == "nan") out.d = std::numeric_limits<double>::quiet_NaN();
-      else return false;
-      return true;
-    }
-    if (name == "hex" || name == "blob") {
-      out.type = name == "hex" ? FieldValue::Type::kText : FieldValue::Type::kBlob;
-      return from_hex(text, out.s);
-    }
-  }
-  return false;
-}
-
-FieldValue::Type sqlite_type(int t) {
-  switch (t) {
-    case SQLITE_INTEGER: return FieldValue::Type::kInt;
-    case SQLITE_FLOAT: return FieldValue::Type::kReal;
-    case SQLITE_TEXT: return FieldValue::Type::kText;
-    case SQLITE_BLOB: return FieldValue::Type::kBlob;
-    default: return FieldValue::Type::kNull;
-  }
-}
-
-// One column of the current row as a typed value (borrowed bytes).
-struct ColumnValue {
-  FieldValue::Type type;
-  int64_t i = 0;
-  double d = 0;
-  std::string_view s;
-};
-
-ColumnValue column_value(const SqliteStmt& stmt, int col) {
-  ColumnValue v{sqlite_type(stmt.column_type(col)), 0, 0, {}};
-  switch (v.type) {
-    case FieldValue::Type::kInt: v.i = stmt.column_int64(col); break;
-    case FieldValue::Type::kReal: v.d = stmt.column_double(col); break;
-    case FieldValue::Type::kText: v.s = stmt.column_text(col); break;
-    case FieldValue::Type::kBlob: v.s = stmt.column_blob(col); break;
-    default: break;
-  }
-  return v;
-}
-
-// An integer and a real are equal in SQLite when they are the same number.
-bool int_equals_real(int64_t i, double d) {
-  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return false;
-  return static_cast<double>(i) == d && static_cast<int64_t>(d) == i;
-}
-
-// Equality as SQLite's BINARY comparison sees it.
-template <typename A, typename B>
-bool sqlite_equal(const A& a, const B& b) {
-  using T = FieldValue::Type;
-  if (a.type == T::kInt && b.type == T::kInt) return a.i == b.i;
-  if (a.type == T::kReal && b.type == T::kReal) return a.d == b.d;
-  if (a.type == T::kInt && b.type == T::kReal) return int_equals_real(a.i, b.d);
-  if (a.type == T::kReal && b.type == T::kInt) return int_equals_real(b.i, a.d);
-  if (a.type != b.type) return false;
-  if (a.type == T::kText || a.type == T::kBlob) return std::string_view(a.s) == std::string_view(b.s);
-  return false;
-}
-
-uint64_t key_hash(FieldValue::Type type, int64_t i, double d, std::string_view bytes) {
-  const auto seed = static_cast<XXH64_hash_t>(type);
-  switch (type) {
-    case FieldValue::Type::kInt: return XXH3_64bits_withSeed(&i, sizeof i, seed);
-    case FieldValue::Type::kReal: return XXH3_64bits_withSeed(&d, sizeof d, seed);
-    default: return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-  }
-}
-
-bool same_key(FieldValue::Type ta, int64_t ia, double da, std::string_view sa, FieldValue::Type tb, int64_t ib,
-              double db, std::string_view sb) {
-  if (ta != tb) return false;
-  switch (ta) {
-    case FieldValue::Type::kInt: return ia == ib;
-    case FieldValue::Type::kReal: return std::memcmp(&da, &db, sizeof da) == 0;
-    default: return sa == sb;
-  }
-}
-
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
-Expected<int32_t> parse_utc_offset(const std::string& s) {
-  // [+-]HH:MM
-  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') {
-    return config_error("sqlite_table config \"source_utc_offset\" must look like +08:00, got " + dump_safe(s));
-  }
-  auto digit = [&](size_t k) { return s[k] >= '0' && s[k] <= '9' ? s[k] - '0' : -1; };
-  int h1 = digit(1), h2 = digit(2), m1 = digit(4), m2 = digit(5);
-  if (h1 < 0 || h2 < 0 || m1 < 0 || m2 < 0 || h1 * 10 + h2 > 14 || m1 * 10 + m2 > 59) {
-    return config_error("sqlite_table config \"source_utc_offset\" must look like +08:00, got " + dump_safe(s));
-  }
-  int32_t seconds = (h1 * 10 + h2) * 3600 + (m1 * 10 + m2) * 60;
-  return s[0] == '-' ? -seconds : seconds;
-}
-
-}  // namespace
+using namespace sqlite_table_internal;
 
 // ---- SentSet ----
 
@@ -288,17 +49,20 @@ void SqliteTableConnector::SentSet::build_index() {
 }
 
 int64_t SqliteTableConnector::SentSet::find(FieldValue::Type type, int64_t i, double d, std::string_view bytes,
-                                            uint64_t hash) const {
+                                            uint64_t hash, uint64_t digest) const {
   if (slots_.empty()) return -1;
   const size_t mask = slots_.size() - 1;
+  int64_t best = -1;
   for (size_t slot = hash & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
     const Entry& e = entries_[slots_[slot] - 1];
     if (e.key_hash == hash &&
         same_key(e.type, e.i, e.d, std::string_view(key_bytes_).substr(e.offset, e.length), type, i, d, bytes)) {
-      return static_cast<int64_t>(slots_[slot] - 1);
+      const auto index = static_cast<int64_t>(slots_[slot] - 1);
+      if (!e.consumed && e.digest == digest) return index;  // this very row
+      if (best < 0 || (entries_[static_cast<size_t>(best)].consumed && !e.consumed)) best = index;
     }
   }
-  return -1;
+  return best;
 }
 
 void SqliteTableConnector::SentSet::to_json(nlohmann::json& array, bool only_unconsumed) const {
@@ -331,19 +95,97 @@ Status SqliteTableConnector::SentSet::load(const nlohmann::json& array, const st
 
 // ---- config ----
 
+namespace {
+
+// Names go into SQL quoted, and into messages: no NUL (SQLite would cut the
+// statement there), no control characters, valid UTF-8.
+Status check_identifier(const std::string& name, const std::string& what) {
+  if (name.empty()) return config_error("sqlite_table config: " + what + " is empty");
+  for (unsigned char c : name) {
+    if (c < 0x20 || c == 0x7f) return config_error("sqlite_table config: " + what + " holds a control character");
+  }
+  if (!valid_utf8(name)) return config_error("sqlite_table config: " + what + " is not valid UTF-8");
+  return Status::ok();
+}
+
+Expected<std::string> optional_identifier(const nlohmann::json& config, const char* key) {
+  auto it = config.find(key);
+  if (it == config.end()) return std::string();
+  if (!it->is_string()) return config_error(std::string("sqlite_table config \"") + key + "\" must be a string");
+  std::string name = it->get<std::string>();
+  DXHUB_RETURN_IF_ERROR(check_identifier(name, std::string("\"") + key + "\""));
+  return name;
+}
+
+Expected<size_t> positive_count(const nlohmann::json& config, const char* key, size_t fallback, int64_t max) {
+  auto it = config.find(key);
+  if (it == config.end()) return fallback;
+  if (!it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > max) {
+    return config_error(std::string("sqlite_table config \"") + key + "\" must be an integer from 1 to " +
+                        std::to_string(max));
+  }
+  return static_cast<size_t>(it->get<int64_t>());
+}
+
+}  // namespace
+
 Expected<SqliteTableConnector::Config> SqliteTableConnector::parse_config(const nlohmann::json& config) {
   if (!config.is_object()) return config_error("sqlite_table config must be a JSON object");
+  static const char* const known[] = {"database",      "table",          "query",         "mode",
+                                      "cursor_column", "key_column",     "key_unique",    "fetch_rows",
+                                      "chunk_rows",    "rows_per_second", "settle_seconds", "cursor_format",
+                                      "source_utc_offset", "now_ms"};
+  for (const auto& item : config.items()) {
+    bool ok = false;
+    for (const char* k : known) ok = ok || item.key() == k;
+    if (!ok) return config_error("sqlite_table config has an unknown key " + dump_safe(item.key()));
+  }
   Config c;
   DXHUB_ASSIGN_OR_RETURN(c.database, required_string(config, "database"));
-  DXHUB_ASSIGN_OR_RETURN(c.table, required_string(config, "table"));
-  DXHUB_ASSIGN_OR_RETURN(c.cursor_column, required_string(config, "cursor_column"));
-  DXHUB_ASSIGN_OR_RETURN(c.key_column, required_string(config, "key_column"));
-  if (auto it = config.find("fetch_rows"); it != config.end()) {
-    if (!it->is_number_integer() || it->get<int64_t>() <= 0) {
-      return config_error("sqlite_table config \"fetch_rows\" must be a positive integer");
+  DXHUB_ASSIGN_OR_RETURN(c.table, optional_identifier(config, "table"));
+  if (auto it = config.find("query"); it != config.end()) {
+    if (!it->is_string()) return config_error("sqlite_table config \"query\" must be a string");
+    c.query = it->get<std::string>();
+    // Trailing blanks and semicolons would end the subquery it is read as.
+    while (!c.query.empty() && (std::isspace(static_cast<unsigned char>(c.query.back())) || c.query.back() == ';')) {
+      c.query.pop_back();
     }
-    c.fetch_rows = it->get<size_t>();
+    if (c.query.empty()) return config_error("sqlite_table config \"query\" is empty");
+    if (c.query.find('\0') != std::string::npos) return config_error("sqlite_table config \"query\" holds a NUL byte");
   }
+  if (c.table.empty() == c.query.empty()) {
+    return config_error("sqlite_table config needs exactly one of \"table\" (a table or view) and \"query\"");
+  }
+  if (auto it = config.find("mode"); it != config.end()) {
+    const std::string m = it->is_string() ? it->get<std::string>() : std::string();
+    if (m == "incremental") c.mode = Mode::kIncremental;
+    else if (m == "full_refresh") c.mode = Mode::kFullRefresh;
+    else if (m == "triggers") c.mode = Mode::kTriggers;
+    else return config_error("sqlite_table config \"mode\" must be one of incremental, full_refresh, triggers");
+  }
+  if (c.mode == Mode::kIncremental) {
+    DXHUB_ASSIGN_OR_RETURN(c.cursor_column, required_string(config, "cursor_column"));
+    DXHUB_RETURN_IF_ERROR(check_identifier(c.cursor_column, "\"cursor_column\""));
+  } else if (config.contains("cursor_column")) {
+    return config_error("sqlite_table config \"cursor_column\" is for mode incremental only");
+  }
+  DXHUB_ASSIGN_OR_RETURN(c.key_column, required_string(config, "key_column"));
+  DXHUB_RETURN_IF_ERROR(check_identifier(c.key_column, "\"key_column\""));
+  if (auto it = config.find("key_unique"); it != config.end()) {
+    const std::string k = it->is_string() ? it->get<std::string>() : std::string();
+    if (k == "trust") c.trust_key = true;
+    else if (k != "prove") return config_error("sqlite_table config \"key_unique\" must be \"prove\" or \"trust\"");
+  }
+  if (c.mode == Mode::kTriggers) {
+    if (c.table.empty()) return config_error("sqlite_table config: mode triggers needs a \"table\", not a query");
+    if (c.trust_key) {
+      return config_error("sqlite_table config: mode triggers needs a key proven unique (\"key_unique\" \"prove\")");
+    }
+  }
+  DXHUB_ASSIGN_OR_RETURN(c.fetch_rows, positive_count(config, "fetch_rows", 0, std::numeric_limits<int32_t>::max()));
+  DXHUB_ASSIGN_OR_RETURN(c.chunk_rows, positive_count(config, "chunk_rows", c.chunk_rows, 1'000'000));
+  DXHUB_ASSIGN_OR_RETURN(size_t rate, positive_count(config, "rows_per_second", 0, 1'000'000'000));
+  c.rows_per_second = static_cast<int64_t>(rate);
   if (auto it = config.find("settle_seconds"); it != config.end()) {
     if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 366LL * 86400) {
       return config_error("sqlite_table config \"settle_seconds\" must be an integer from 0 to 31622400");
@@ -369,8 +211,11 @@ Expected<SqliteTableConnector::Config> SqliteTableConnector::parse_config(const 
     if (!it->is_number_integer()) return config_error("sqlite_table config \"now_ms\" must be an integer");
     c.now_ms = it->get<int64_t>();
   }
+  if (c.mode != Mode::kIncremental && c.settle_seconds > 0) {
+    return config_error("sqlite_table config \"settle_seconds\" is for mode incremental only");
+  }
   if (c.settle_seconds > 0 && c.cursor_format == CursorFormat::kOpaque) {
-    return config_error("sqlite_table config for table " + c.table +
+    return config_error("sqlite_table config for " + (c.table.empty() ? std::string("a query") : "table " + c.table) +
                         ": \"settle_seconds\" needs a \"cursor_format\" (datetime, epoch_seconds or epoch_millis) "
                         "to know what \"now\" is in column " + c.cursor_column);
   }
@@ -402,64 +247,176 @@ SqliteTableConnector::Bound SqliteTableConnector::settle_bound(const Config& con
 
 // ---- open ----
 
-SqliteTableConnector::SqliteTableConnector(Config config, std::vector<std::string> columns, SqliteDb db)
-    : config_(std::move(config)), columns_(std::move(columns)), db_(std::move(db)), values_(columns_.size() + 2) {
-  // Warm capacity so that ordinary tie groups and rows never allocate.
+SqliteTableConnector::SqliteTableConnector(Config config, std::vector<std::string> columns, SqliteDb db,
+                                           ConnectorOpenOptions options)
+    : config_(std::move(config)), columns_(std::move(columns)), db_(std::move(db)), options_(std::move(options)) {
+  // Warm capacity so that ordinary tie groups, chunks and rows never allocate.
   boundary_new_.reserve(1024, 16 * 1024);
   nulls_new_.reserve(64, 1024);
   digest_buf_.reserve(4096);
+  run_digests_.reserve(64);
+  run_used_.reserve(64);
+  chunk_.reserve_bytes(256 * 1024);
 }
+
+SqliteTableConnector::~SqliteTableConnector() = default;
 
 Expected<std::unique_ptr<SqliteTableConnector>> SqliteTableConnector::open(const nlohmann::json& config,
                                                                           const std::vector<std::string>& columns,
-                                                                          const nlohmann::json& cursor) {
+                                                                          const nlohmann::json& cursor,
+                                                                          const ConnectorOpenOptions& options) {
   DXHUB_ASSIGN_OR_RETURN(Config c, parse_config(config));
-  DXHUB_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::open(c.database, SqliteDb::Mode::kReadOnly, StatusCode::kSource));
-  // Read-only twice over: the open flags, and the connection refuses writes.
-  DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA query_only = ON"));
-  std::unique_ptr<SqliteTableConnector> conn(new SqliteTableConnector(std::move(c), columns, std::move(db)));
+  for (const auto& name : columns) DXHUB_RETURN_IF_ERROR(check_identifier(name, "a requested column name"));
+  // Only trigger mode, and only outside a dry run, may write: it installs its
+  // change table and triggers and acknowledges changes. Everything else is
+  // read-only twice over: the open flags, and the connection refuses writes.
+  const bool writes = c.mode == Mode::kTriggers && !options.dry_run;
+  DXHUB_ASSIGN_OR_RETURN(SqliteDb db, SqliteDb::open(c.database, writes ? SqliteDb::Mode::kReadWrite
+                                                                         : SqliteDb::Mode::kReadOnly,
+                                                     StatusCode::kSource));
+  if (!writes) DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA query_only = ON"));
+  std::unique_ptr<SqliteTableConnector> conn(
+      new SqliteTableConnector(std::move(c), columns, std::move(db), options));
+  DXHUB_RETURN_IF_ERROR(conn->check_source());
   DXHUB_RETURN_IF_ERROR(conn->check_columns());
   DXHUB_RETURN_IF_ERROR(conn->check_key_is_unique_not_null());
   DXHUB_RETURN_IF_ERROR(conn->check_cursor_values_match_format());
-  DXHUB_RETURN_IF_ERROR(conn->load_cursor(cursor));
+  if (conn->config_.mode == Mode::kIncremental) {
+    DXHUB_RETURN_IF_ERROR(conn->load_cursor(cursor));
+  }
+  // Full refresh keeps no cursor (a saved one, e.g. from another mode, is
+  // ignored: every run reads everything anyway).
   DXHUB_RETURN_IF_ERROR(conn->prepare_queries());
+  if (conn->config_.mode == Mode::kTriggers) DXHUB_RETURN_IF_ERROR(conn->open_change_capture(cursor));
+  if (options.dry_run && conn->config_.trust_key) DXHUB_RETURN_IF_ERROR(conn->check_repeats_now());
   return conn;
 }
 
+std::string SqliteTableConnector::source_sql() const {
+  if (!config_.table.empty()) return sqlite_quote_identifier(config_.table);
+  // On lines of its own, so that a trailing -- comment cannot swallow the ")".
+  return "(\n" + config_.query + "\n) AS dxhub_source";
+}
+
+std::string SqliteTableConnector::source_name() const {
+  if (!config_.query.empty()) return "the configured query";
+  return (is_view_ ? "view " : "table ") + config_.table;
+}
+
+std::string SqliteTableConnector::cursor_sql() const {
+  const std::string c = sqlite_quote_identifier(config_.cursor_column);
+  // A table's collation is checked at open; a view's or query's cannot be.
+  return config_.table.empty() || is_view_ ? c + " COLLATE BINARY" : c;
+}
+
+Status SqliteTableConnector::check_source() {
+  if (!config_.table.empty()) {
+    DXHUB_ASSIGN_OR_RETURN(bool exists, db_.table_exists(config_.table));
+    if (!exists) return config_error("database " + config_.database + " has no table " + config_.table);
+    DXHUB_ASSIGN_OR_RETURN(auto list, db_.prepare("SELECT type FROM pragma_table_list WHERE schema = 'main' AND "
+                                                  "name = ?1"));
+    DXHUB_RETURN_IF_ERROR(list.bind_text(1, config_.table));
+    DXHUB_ASSIGN_OR_RETURN(bool listed, list.step());
+    is_view_ = listed && list.column_text(0) == "view";
+    if (is_view_ && config_.mode == Mode::kTriggers) {
+      return config_error("view " + config_.table + ": mode triggers needs a table (no triggers on a view)");
+    }
+    return Status::ok();
+  }
+  // A query: one statement, read-only, returning rows. The connection also
+  // refuses writes (query_only), and the wrapped form is checked again.
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v2(db_.get(), config_.query.c_str(), static_cast<int>(config_.query.size()), &raw, &tail);
+  SqliteStmt stmt(raw);
+  if (rc != SQLITE_OK || raw == nullptr) {
+    return config_error("sqlite_table config \"query\" does not compile: " + std::string(sqlite3_errmsg(db_.get())));
+  }
+  if (sqlite3_stmt_readonly(raw) == 0 || sqlite3_column_count(raw) == 0 || sqlite3_stmt_isexplain(raw) != 0) {
+    return config_error("sqlite_table config \"query\" must be a read-only SELECT");
+  }
+  sqlite3_stmt* next = nullptr;
+  rc = sqlite3_prepare_v2(db_.get(), tail, -1, &next, nullptr);
+  SqliteStmt rest(next);
+  if (rc != SQLITE_OK || next != nullptr) {
+    return config_error("sqlite_table config \"query\" must be a single statement");
+  }
+  return Status::ok();
+}
+
 Status SqliteTableConnector::check_columns() {
-  DXHUB_ASSIGN_OR_RETURN(bool exists, db_.table_exists(config_.table));
-  if (!exists) return config_error("database " + config_.database + " has no table " + config_.table);
-  DXHUB_ASSIGN_OR_RETURN(auto info, db_.prepare("PRAGMA table_info(" + sqlite_quote_identifier(config_.table) + ")"));
   std::vector<std::string> present;
-  for (;;) {
-    DXHUB_ASSIGN_OR_RETURN(bool row, info.step());
-    if (!row) break;
-    present.emplace_back(info.column_text(1));
-    if (same_identifier(present.back(), config_.cursor_column)) cursor_nullable_ = info.column_int64(3) == 0;
+  if (!config_.table.empty()) {
+    DXHUB_ASSIGN_OR_RETURN(auto info, db_.prepare("SELECT name, \"notnull\" FROM pragma_table_info(?1)"));
+    DXHUB_RETURN_IF_ERROR(info.bind_text(1, config_.table));
+    for (;;) {
+      DXHUB_ASSIGN_OR_RETURN(bool row, info.step());
+      if (!row) break;
+      present.emplace_back(info.column_text(0));
+      if (config_.mode == Mode::kIncremental && same_identifier(present.back(), config_.cursor_column)) {
+        cursor_nullable_ = info.column_int64(1) == 0;
+      }
+    }
+  } else {
+    DXHUB_ASSIGN_OR_RETURN(auto probe, db_.prepare(config_.query));
+    for (int c = 0; c < probe.column_count(); ++c) {
+      const char* name = probe.column_name(c);
+      present.emplace_back(name != nullptr ? name : "");
+      for (size_t k = 0; k + 1 < present.size(); ++k) {
+        if (same_identifier(present[k], present.back())) {
+          return config_error("the configured query returns column " + present.back() +
+                              " twice; give one an alias (AS ...)");
+        }
+      }
+    }
+  }
+  // Columns empty: every column of the source, in its order (discover).
+  if (columns_.empty()) {
+    for (const auto& p : present) DXHUB_RETURN_IF_ERROR(check_identifier(p, "a source column name"));
+    columns_ = present;
   }
   auto require = [&](const std::string& name, const char* role) -> Status {
     for (const auto& p : present) {
       if (same_identifier(p, name)) return Status::ok();
     }
-    return config_error("table " + config_.table + " has no column " + name + " (" + role + ")");
+    return config_error(source_name() + " has no column " + name + " (" + role + ")");
   };
-  DXHUB_RETURN_IF_ERROR(require(config_.cursor_column, "cursor_column"));
+  if (config_.mode == Mode::kIncremental) DXHUB_RETURN_IF_ERROR(require(config_.cursor_column, "cursor_column"));
   DXHUB_RETURN_IF_ERROR(require(config_.key_column, "key_column"));
   for (const auto& c : columns_) DXHUB_RETURN_IF_ERROR(require(c, "requested column"));
+  if (config_.mode == Mode::kTriggers) {
+    // A delete carries only its key: the key must be among the columns read.
+    key_index_ = columns_.size();
+    for (size_t k = 0; k < columns_.size(); ++k) {
+      if (same_identifier(columns_[k], config_.key_column)) key_index_ = k;
+    }
+    if (key_index_ == columns_.size()) {
+      return config_error(source_name() + ": mode triggers needs key_column " + config_.key_column +
+                          " among the columns read (a delete carries only the key)");
+    }
+  }
 
   // Equality of cursor values is decided here as BINARY does; another
   // collation would make SQLite's groups differ from ours.
-  const char* collation = nullptr;
-  if (sqlite3_table_column_metadata(db_.get(), "main", config_.table.c_str(), config_.cursor_column.c_str(), nullptr,
-                                    &collation, nullptr, nullptr, nullptr) == SQLITE_OK &&
-      collation != nullptr && strcasecmp(collation, "BINARY") != 0) {
-    return config_error("table " + config_.table + " cursor_column " + config_.cursor_column + " uses collation " +
-                        collation + "; only BINARY orders cursor values exactly");
+  if (config_.mode == Mode::kIncremental && !config_.table.empty() && !is_view_) {
+    const char* collation = nullptr;
+    if (sqlite3_table_column_metadata(db_.get(), "main", config_.table.c_str(), config_.cursor_column.c_str(),
+                                      nullptr, &collation, nullptr, nullptr, nullptr) == SQLITE_OK &&
+        collation != nullptr && strcasecmp(collation, "BINARY") != 0) {
+      return config_error("table " + config_.table + " cursor_column " + config_.cursor_column + " uses collation " +
+                          collation + "; only BINARY orders cursor values exactly");
+    }
   }
   return Status::ok();
 }
 
 Status SqliteTableConnector::check_key_is_unique_not_null() {
+  if (config_.trust_key) return Status::ok();  // repeats are found while reading
+  if (!config_.query.empty()) {
+    return config_error("the configured query: key_column " + config_.key_column +
+                        " cannot be proven unique; set \"key_unique\": \"trust\" to read it anyway "
+                        "(repeats are then reported)");
+  }
   const std::string refused = "table " + config_.table + " key_column " + config_.key_column +
                               " must be unique and NOT NULL (INTEGER PRIMARY KEY, or NOT NULL with a single-column "
                               "UNIQUE index or PRIMARY KEY): ";
@@ -469,7 +426,7 @@ Status SqliteTableConnector::check_key_is_unique_not_null() {
   DXHUB_ASSIGN_OR_RETURN(bool listed, list.step());
   if (!listed) return config_error(refused + "table not found in main schema");
   if (list.column_text(0) != "table") return config_error(refused + "it is a " + std::string(list.column_text(0)) +
-                                                          ", whose key cannot be proven unique");
+                                                          ", whose key cannot be proven unique (set \"key_unique\": \"trust\" to read it anyway)");
   const bool without_rowid = list.column_int64(1) != 0;
 
   DXHUB_ASSIGN_OR_RETURN(auto info, db_.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)"));
@@ -521,8 +478,8 @@ Status SqliteTableConnector::check_key_is_unique_not_null() {
 
 Status SqliteTableConnector::check_cursor_values_match_format() {
   if (config_.settle_seconds == 0) return Status::ok();
-  const std::string t = sqlite_quote_identifier(config_.table);
-  const std::string c = sqlite_quote_identifier(config_.cursor_column);
+  const std::string t = source_sql();
+  const std::string c = cursor_sql();
   // Index range probes: numbers sort before '' and TEXT before x''.
   const bool want_text = config_.cursor_format == CursorFormat::kDatetime;
   const std::string sql = want_text ? "SELECT EXISTS(SELECT 1 FROM " + t + " WHERE " + c + " < '') OR EXISTS(SELECT 1 FROM " +
@@ -531,7 +488,7 @@ Status SqliteTableConnector::check_cursor_values_match_format() {
   DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(sql));
   DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
   if (row && stmt.column_int64(0) != 0) {
-    return config_error("table " + config_.table + " cursor_column " + config_.cursor_column + " holds " +
+    return config_error(source_name() + " cursor_column " + config_.cursor_column + " holds " +
                         (want_text ? "non-TEXT" : "TEXT or BLOB") + " values, which settle_seconds with cursor_format " +
                         (want_text ? "datetime" : "epoch_*") + " cannot order against the clock");
   }
@@ -582,21 +539,103 @@ Status SqliteTableConnector::load_cursor(const nlohmann::json& cursor) {
 }
 
 Status SqliteTableConnector::prepare_queries() {
-  const std::string cur = sqlite_quote_identifier(config_.cursor_column);
-  const std::string key = sqlite_quote_identifier(config_.key_column);
+  const bool by_cursor = config_.mode == Mode::kIncremental;
+  const std::string cur = by_cursor ? cursor_sql() : std::string();
+  std::string key = sqlite_quote_identifier(config_.key_column);
+  if (config_.table.empty() || is_view_) key += " COLLATE BINARY";  // our key equality is bytewise
   std::string select = "SELECT ";
   for (const auto& c : columns_) select += sqlite_quote_identifier(c) + ", ";
-  select += cur + ", " + key + " FROM " + sqlite_quote_identifier(config_.table);
-  const std::string order = " ORDER BY " + cur + ", " + key;
-  const std::string bound = config_.settle_seconds > 0 ? " AND " + cur + " <= ?3" : "";
-  DXHUB_ASSIGN_OR_RETURN(nulls_first_, db_.prepare(select + " WHERE " + cur + " IS NULL ORDER BY " + key));
-  DXHUB_ASSIGN_OR_RETURN(nulls_after_,
-                         db_.prepare(select + " WHERE " + cur + " IS NULL AND " + key + " > ?2 ORDER BY " + key));
-  DXHUB_ASSIGN_OR_RETURN(main_start_, db_.prepare(select + " WHERE " + cur + " IS NOT NULL" + bound + order));
-  DXHUB_ASSIGN_OR_RETURN(main_ge_, db_.prepare(select + " WHERE " + cur + " >= ?1" + bound + order));
-  DXHUB_ASSIGN_OR_RETURN(main_after_,
-                         db_.prepare(select + " WHERE (" + cur + ", " + key + ") > (?1, ?2)" + bound + order));
+  // Every row: the selected columns, then cursor (NULL without one) and key.
+  select += (by_cursor ? sqlite_quote_identifier(config_.cursor_column) : std::string("NULL")) + ", " +
+            sqlite_quote_identifier(config_.key_column) + " FROM " + source_sql();
+  // A trusted key may repeat: resume at the position (>=), skipping the rows
+  // of the run already handled, instead of after it.
+  const std::string after = config_.trust_key ? " >= " : " > ";
+  auto prepare = [&](SqliteStmt& stmt, const std::string& sql) -> Status {
+    auto prepared = db_.prepare(sql);
+    if (!prepared) {
+      // The names were checked; what does not compile is the configured query.
+      if (!config_.query.empty()) {
+        return config_error("sqlite_table config \"query\" cannot be read as a subquery: " +
+                            prepared.status().message());
+      }
+      return prepared.status();
+    }
+    stmt = std::move(prepared).value();
+    if (sqlite3_stmt_readonly(stmt.get()) == 0) {
+      return config_error(source_name() + " is not read-only as the connector reads it");
+    }
+    // The query is pasted into ours: it must not end our statement early.
+    if (!config_.query.empty()) {
+      const char* sql_text = sqlite3_sql(stmt.get());
+      if (sql_text == nullptr || std::strlen(sql_text) != sql.size()) {
+        return config_error("sqlite_table config \"query\" must be a single statement");
+      }
+    }
+    return Status::ok();
+  };
+  if (by_cursor) {
+    const std::string order = " ORDER BY " + cur + ", " + key;
+    const std::string bound = config_.settle_seconds > 0 ? " AND " + cur + " <= ?3" : "";
+    DXHUB_RETURN_IF_ERROR(prepare(nulls_first_, select + " WHERE " + cur + " IS NULL ORDER BY " + key));
+    DXHUB_RETURN_IF_ERROR(
+        prepare(nulls_after_, select + " WHERE " + cur + " IS NULL AND " + key + after + "?2 ORDER BY " + key));
+    DXHUB_RETURN_IF_ERROR(prepare(main_start_, select + " WHERE " + cur + " IS NOT NULL" + bound + order));
+    DXHUB_RETURN_IF_ERROR(prepare(main_ge_, select + " WHERE " + cur + " >= ?1" + bound + order));
+    const std::string keyset = select + " WHERE (" + cur + ", " + key + ")" + after + "(?1, ?2)" + bound + order;
+    DXHUB_RETURN_IF_ERROR(prepare(main_after_, keyset));
+    DXHUB_RETURN_IF_ERROR(check_index_use(keyset, "cursor_column " + config_.cursor_column + " and key_column " +
+                                                      config_.key_column));
+  } else {
+    DXHUB_RETURN_IF_ERROR(prepare(full_first_, select + " ORDER BY " + key));
+    const std::string keyset = select + " WHERE " + key + after + "?2 ORDER BY " + key;
+    DXHUB_RETURN_IF_ERROR(prepare(full_after_, keyset));
+    DXHUB_RETURN_IF_ERROR(check_index_use(keyset, "key_column " + config_.key_column));
+  }
   return Status::ok();
+}
+
+Status SqliteTableConnector::check_index_use(const std::string& sql, const std::string& what) {
+  // Every chunk runs this statement: a sort or a plain scan means every
+  // chunk reads the whole source.
+  DXHUB_ASSIGN_OR_RETURN(auto plan, db_.prepare("EXPLAIN QUERY PLAN " + sql));
+  bool sorts = false;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool row, plan.step());
+    if (!row) break;
+    const std::string_view detail = plan.column_text(3);
+    if (detail.find("TEMP B-TREE") != std::string_view::npos) sorts = true;
+    if (detail.substr(0, 5) == "SCAN " && detail.find("INDEX") == std::string_view::npos &&
+        detail.find("CONSTANT") == std::string_view::npos) {
+      sorts = true;
+    }
+  }
+  if (sorts) {
+    advisories_.push_back(source_name() + ": no index serves " + what +
+                          ", so every read scans and sorts the whole source (an index on them avoids it)");
+  }
+  return Status::ok();
+}
+
+Status SqliteTableConnector::check_repeats_now() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT EXISTS(SELECT 1 FROM " + source_sql() + " GROUP BY " +
+                                                sqlite_quote_identifier(config_.key_column) +
+                                                " HAVING count(*) > 1)"));
+  Expected<bool> row = stmt.step();
+  if (!row) return source_failure(row.status());
+  if (*row && stmt.column_int64(0) != 0) note_repeat();
+  return Status::ok();
+}
+
+void SqliteTableConnector::note_repeat() { repeat_seen_ = true; }
+
+std::vector<std::string> SqliteTableConnector::advisories() const {
+  std::vector<std::string> out = advisories_;
+  if (repeat_seen_) {
+    out.push_back(source_name() + ": key_column " + config_.key_column +
+                  " repeats (several rows share one key; the province keeps the last one read per key)");
+  }
+  return out;
 }
 
 // ---- reading ----
@@ -606,17 +645,29 @@ Status bind_owned(SqliteStmt& stmt, int index, FieldValue::Type type, int64_t i,
   switch (type) {
     case FieldValue::Type::kInt: return stmt.bind_int64(index, i);
     case FieldValue::Type::kReal: return stmt.bind_double(index, d);
-    // Copied: the position buffers change while the statement steps.
-    case FieldValue::Type::kText: return stmt.bind_text(index, s);
-    case FieldValue::Type::kBlob: return stmt.bind_blob(index, s.data(), s.size());
+    // Static: the position buffers do not change while the statement runs
+    // (chunks are copied out first, positions updated after the reset).
+    case FieldValue::Type::kText: return stmt.bind_text_static(index, s);
+    case FieldValue::Type::kBlob: return stmt.bind_blob_static(index, s);
     default: return stmt.bind_null(index);
   }
+}
+
+void assign(auto& owned, const FieldValue& v) {
+  owned.type = v.type;
+  owned.i = v.i;
+  owned.d = v.d;
+  owned.s.assign(v.s);
+}
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 }  // namespace
 
 Status SqliteTableConnector::source_failure(const Status& cause) const {
-  return Status(StatusCode::kSource, "reading table " + config_.table + " of " + config_.database + ": " +
-                                         cause.message());
+  return Status(StatusCode::kSource, "reading " + source_name() + " of " + config_.database + ": " + cause.message());
 }
 
 int64_t SqliteTableConnector::now_ms() const {
@@ -632,14 +683,15 @@ Status SqliteTableConnector::bind_bound(SqliteStmt& stmt) {
   return stmt.bind_int64(3, b.i);
 }
 
-uint64_t SqliteTableConnector::row_digest() {
+uint64_t SqliteTableConnector::row_digest(const FieldValue* row, size_t count) {
   // Every selected column plus cursor and key, each as type, length, bytes,
   // laid out in one reused buffer and hashed once.
   size_t size = 0;
-  for (const FieldValue& v : values_) size += 1 + 8 + v.s.size();
+  for (size_t c = 0; c < count; ++c) size += 1 + 8 + row[c].s.size();
   if (digest_buf_.size() < size) digest_buf_.resize(size);
   char* out = digest_buf_.data();
-  for (const FieldValue& v : values_) {
+  for (size_t c = 0; c < count; ++c) {
+    const FieldValue& v = row[c];
     *out++ = static_cast<char>(v.type);
     switch (v.type) {
       case FieldValue::Type::kInt: std::memcpy(out, &v.i, 8); out += 8; break;
@@ -658,15 +710,53 @@ uint64_t SqliteTableConnector::row_digest() {
   return XXH3_64bits(digest_buf_.data(), static_cast<size_t>(out - digest_buf_.data()));
 }
 
-Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pass, size_t limit, RowSink& sink,
-                                                 bool& exhausted) {
+// ---- chunks ----
+
+void SqliteTableConnector::Chunk::start(size_t width, size_t max_rows) {
+  width_ = width;
+  rows_ = 0;
+  bytes_.clear();
+  // Sized for the whole chunk up front: one allocation when a larger chunk
+  // is first asked for, none per row.
+  if (values_.size() < width * max_rows) {
+    values_.resize(width * max_rows);
+    offsets_.resize(width * max_rows);
+  }
+}
+
+void SqliteTableConnector::Chunk::append_row(const SqliteStmt& stmt) {
+  FieldValue* out = values_.data() + rows_ * width_;
+  size_t* offsets = offsets_.data() + rows_ * width_;
+  for (size_t c = 0; c < width_; ++c) {
+    const ColumnValue v = column_value(stmt, static_cast<int>(c));
+    out[c] = FieldValue{v.type, v.i, v.d, {}};
+    if (v.type == FieldValue::Type::kText || v.type == FieldValue::Type::kBlob) {
+      // Bytes go to the arena, NUL-terminated; the view is made in finish()
+      // because the arena may still move.
+      offsets[c] = bytes_.size();
+      bytes_.append(v.s);
+      bytes_.push_back('\0');
+      out[c].i = static_cast<int64_t>(v.s.size());
+    }
+  }
+  ++rows_;
+}
+
+void SqliteTableConnector::Chunk::finish() {
+  for (size_t k = 0; k < rows_ * width_; ++k) {
+    FieldValue& v = values_[k];
+    if (v.type == FieldValue::Type::kText || v.type == FieldValue::Type::kBlob) {
+      v.s = std::string_view(bytes_.data() + offsets_[k], static_cast<size_t>(v.i));
+      v.i = 0;
+    }
+  }
+}
+
+Status SqliteTableConnector::fill_chunk(SqliteStmt& stmt, size_t max_rows, bool& exhausted) {
   exhausted = false;
-  const int ncols = static_cast<int>(columns_.size());
-  SentSet& old = null_pass ? nulls_old_ : boundary_old_;
-  SentSet& fresh = null_pass ? nulls_new_ : boundary_new_;
-  size_t delivered = 0;
+  chunk_.start(static_cast<size_t>(stmt.column_count()), max_rows);
   Status result;
-  while (delivered < limit) {
+  while (chunk_.rows() < max_rows) {
     Expected<bool> row = stmt.step();
     if (!row) {
       result = source_failure(row.status());
@@ -676,62 +766,177 @@ Expected<size_t> SqliteTableConnector::read_pass(SqliteStmt& stmt, bool null_pas
       exhausted = true;
       break;
     }
-    // Each column fetched once: the selected ones, then cursor and key.
-    for (int c = 0; c < ncols + 2; ++c) {
-      const ColumnValue v = column_value(stmt, c);
-      values_[static_cast<size_t>(c)] = FieldValue{v.type, v.i, v.d, v.s};
-    }
-    const FieldValue& cur = values_[static_cast<size_t>(ncols)];
-    const FieldValue& key = values_[static_cast<size_t>(ncols) + 1];
-    if (key.type == FieldValue::Type::kNull) {
-      result = Status(StatusCode::kSource, "table " + config_.table + ": key_column " + config_.key_column +
-                                               " holds NULL, so rows cannot be told apart");
-      break;
-    }
-    // Decide first; change the position only once the sink took the row.
-    const bool new_group = !null_pass && (!has_boundary_ || !sqlite_equal(cur, boundary_value_));
-    const uint64_t digest = row_digest();
-    int64_t found = -1;
-    if (null_pass || (!new_group && old_active_)) {
-      found = old.find(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s));
-    }
-    const bool already_sent = found >= 0 && old.digest(static_cast<size_t>(found)) == digest;
-    if (!already_sent) {
-      result = sink.on_row(RowView{values_.data(), static_cast<size_t>(ncols)});
-      if (!result.is_ok()) break;
-    }
-    // The row is handled (delivered, or sent before in this very form).
-    if (new_group) {
-      boundary_value_.type = cur.type;
-      boundary_value_.i = cur.i;
-      boundary_value_.d = cur.d;
-      boundary_value_.s.assign(cur.s);
-      has_boundary_ = true;
-      boundary_new_.clear();
-      old_active_ = false;
-    }
-    if (found >= 0) old.consume(static_cast<size_t>(found));
-    fresh.append(key.type, key.i, key.d, key.s, 0, digest);  // never looked up: no key hash needed
-    OwnedValue& pos_key = null_pass ? null_pos_key_ : pos_key_;
-    pos_key.type = key.type;
-    pos_key.i = key.i;
-    pos_key.d = key.d;
-    pos_key.s.assign(key.s);
-    if (null_pass) {
-      null_has_pos_ = true;
-    } else {
-      pos_value_.type = cur.type;
-      pos_value_.i = cur.i;
-      pos_value_.d = cur.d;
-      pos_value_.s.assign(cur.s);
-      main_has_pos_ = true;
-    }
-    touched_ = true;
-    if (!already_sent) ++delivered;
+    chunk_.append_row(stmt);
   }
+  // The read transaction ends here, before any row reaches the sink.
   Status reset = stmt.reset();
   if (!result.is_ok()) return result;
   if (!reset.is_ok()) return source_failure(reset);
+  chunk_.finish();
+  return Status::ok();
+}
+
+size_t SqliteTableConnector::chunk_limit(size_t wanted) const {
+  size_t n = std::min(wanted, config_.chunk_rows);
+  // Paced reads come in chunks of a fifth of a second, so the rate holds
+  // within each second and not only on average.
+  if (config_.rows_per_second > 0) {
+    n = std::min(n, std::max<size_t>(1, static_cast<size_t>(config_.rows_per_second / 5)));
+  }
+  return n;
+}
+
+void SqliteTableConnector::pace(size_t rows) {
+  if (config_.rows_per_second <= 0) return;
+  const int64_t now = steady_ns();
+  if (pace_next_ns_ > now) std::this_thread::sleep_for(std::chrono::nanoseconds(pace_next_ns_ - now));
+  // The next chunk may start once these rows are paid for at the rate; idle
+  // time between reads is not saved up for a burst.
+  pace_next_ns_ = std::max(pace_next_ns_, now) +
+                  static_cast<int64_t>(rows) * 1'000'000'000 / config_.rows_per_second;
+}
+
+// ---- passes ----
+
+Status SqliteTableConnector::bind_pass(Pass pass, SqliteStmt*& stmt) {
+  switch (pass) {
+    case Pass::kNulls:
+      stmt = null_has_pos_ ? &nulls_after_ : &nulls_first_;
+      if (null_has_pos_) {
+        DXHUB_RETURN_IF_ERROR(
+            bind_owned(*stmt, 2, null_pos_key_.type, null_pos_key_.i, null_pos_key_.d, null_pos_key_.s));
+      }
+      return Status::ok();
+    case Pass::kMain:
+      stmt = &main_start_;
+      if (main_has_pos_) {
+        stmt = &main_after_;
+        DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 1, pos_value_.type, pos_value_.i, pos_value_.d, pos_value_.s));
+        DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 2, pos_key_.type, pos_key_.i, pos_key_.d, pos_key_.s));
+      } else if (has_boundary_) {
+        stmt = &main_ge_;
+        DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 1, boundary_value_.type, boundary_value_.i, boundary_value_.d,
+                                         boundary_value_.s));
+      }
+      return bind_bound(*stmt);
+    case Pass::kFull:
+      stmt = full_has_pos_ ? &full_after_ : &full_first_;
+      if (full_has_pos_) {
+        DXHUB_RETURN_IF_ERROR(
+            bind_owned(*stmt, 2, full_pos_key_.type, full_pos_key_.i, full_pos_key_.d, full_pos_key_.s));
+      }
+      return Status::ok();
+    case Pass::kChanges: break;
+  }
+  return internal_error("no statement for this pass");
+}
+
+bool SqliteTableConnector::skip_handled_run_row(uint64_t digest) {
+  // Each row of the run handled before this chunk matches one row here.
+  for (size_t k = 0; k < run_prior_; ++k) {
+    if (run_used_[k] == 0 && run_digests_[k] == digest) {
+      run_used_[k] = 1;
+      return true;
+    }
+  }
+  return false;
+}
+
+Expected<size_t> SqliteTableConnector::read_pass(Pass pass, size_t limit, RowSink& sink, bool& exhausted) {
+  exhausted = false;
+  const size_t ncols = columns_.size();
+  const bool null_pass = pass == Pass::kNulls;
+  const bool full_pass = pass == Pass::kFull;
+  SentSet& old = null_pass ? nulls_old_ : boundary_old_;
+  SentSet& fresh = null_pass ? nulls_new_ : boundary_new_;
+  OwnedValue& pos_key = null_pass ? null_pos_key_ : (full_pass ? full_pos_key_ : pos_key_);
+  bool& has_pos = null_pass ? null_has_pos_ : (full_pass ? full_has_pos_ : main_has_pos_);
+  size_t delivered = 0;
+  while (delivered < limit) {
+    SqliteStmt* stmt = nullptr;
+    DXHUB_RETURN_IF_ERROR(bind_pass(pass, stmt));
+    const size_t want = chunk_limit(limit - delivered);
+    // A trusted key's run at the position comes again first: read that
+    // much more, so that every chunk makes progress.
+    run_prior_ = config_.trust_key && has_pos ? run_digests_.size() : 0;
+    run_used_.assign(run_prior_, 0);
+    pace(want);
+    bool chunk_exhausted = false;
+    DXHUB_RETURN_IF_ERROR(fill_chunk(*stmt, want + run_prior_, chunk_exhausted));
+    for (size_t r = 0; r < chunk_.rows(); ++r) {
+      if (delivered == limit) {
+        chunk_exhausted = false;  // rows left in the chunk: read again next time
+        break;
+      }
+      const FieldValue* row = chunk_.row(r);
+      const FieldValue& cur = row[ncols];
+      const FieldValue& key = row[ncols + 1];
+      if (key.type == FieldValue::Type::kNull) {
+        return Status(StatusCode::kSource, source_name() + ": key_column " + config_.key_column +
+                                               " holds NULL, so rows cannot be told apart");
+      }
+      // Full refresh needs no digest unless the key may repeat.
+      const uint64_t digest = full_pass && !config_.trust_key ? 0 : row_digest(row, ncols + 2);
+      bool at_pos = false;
+      if (config_.trust_key) {
+        // Rows with one (cursor, key) come together: two in one statement
+        // run are a repeat; a run cut by a boundary comes again whole and
+        // its handled rows are skipped by digest.
+        if (r > 0) {
+          const FieldValue* prev = chunk_.row(r - 1);
+          if ((full_pass || sqlite_equal(prev[ncols], cur)) && sqlite_equal(prev[ncols + 1], key)) note_repeat();
+        }
+        at_pos = has_pos && sqlite_equal(pos_key, key) && (full_pass || null_pass || sqlite_equal(pos_value_, cur));
+        if (at_pos) {
+          if (skip_handled_run_row(digest)) continue;
+          note_repeat();  // another row at the position of one handled
+        }
+      }
+      if (full_pass) {
+        DXHUB_RETURN_IF_ERROR(sink.on_row(RowView{row, ncols}));
+        ++delivered;
+      } else {
+        // Decide first; change the position only once the sink took the row.
+        const bool new_group = !null_pass && (!has_boundary_ || !sqlite_equal(cur, boundary_value_));
+        int64_t found = -1;
+        if (null_pass || (!new_group && old_active_)) {
+          found = old.find(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s), digest);
+        }
+        // Sent before in this very form, and not matched to another row yet
+        // (two identical rows under a trusted key are two entries).
+        const bool already_sent = found >= 0 && !old.consumed(static_cast<size_t>(found)) &&
+                                  old.digest(static_cast<size_t>(found)) == digest;
+        if (!already_sent) {
+          DXHUB_RETURN_IF_ERROR(sink.on_row(RowView{row, ncols}));
+          ++delivered;
+        }
+        // The row is handled (delivered, or sent before in this very form).
+        if (new_group) {
+          assign(boundary_value_, cur);
+          has_boundary_ = true;
+          boundary_new_.clear();
+          old_active_ = false;
+        }
+        if (found >= 0) old.consume(static_cast<size_t>(found));
+        fresh.append(key.type, key.i, key.d, key.s, 0, digest);  // never looked up: no key hash needed
+        if (!null_pass) assign(pos_value_, cur);
+      }
+      if (config_.trust_key) {
+        if (!at_pos) {
+          run_digests_.clear();
+          run_prior_ = 0;
+        }
+        run_digests_.push_back(digest);
+      }
+      assign(pos_key, key);
+      has_pos = true;
+      touched_ = true;
+    }
+    if (chunk_exhausted) {
+      exhausted = true;
+      break;
+    }
+  }
   return delivered;
 }
 
@@ -739,38 +944,28 @@ Expected<size_t> SqliteTableConnector::read(size_t max_rows, RowSink& sink) {
   size_t limit = max_rows;
   if (config_.fetch_rows != 0 && config_.fetch_rows < limit) limit = config_.fetch_rows;
   if (limit == 0) return size_t{0};
+  if (config_.mode == Mode::kTriggers) return read_triggers(limit, sink);
+  bool exhausted = false;
+  if (config_.mode == Mode::kFullRefresh) return read_pass(Pass::kFull, limit, sink, exhausted);
 
   size_t n = 0;
-  bool exhausted = false;
   if (!nulls_done_) {
-    SqliteStmt& stmt = null_has_pos_ ? nulls_after_ : nulls_first_;
-    if (null_has_pos_) {
-      DXHUB_RETURN_IF_ERROR(bind_owned(stmt, 2, null_pos_key_.type, null_pos_key_.i, null_pos_key_.d,
-                                       null_pos_key_.s));
-    }
-    DXHUB_ASSIGN_OR_RETURN(n, read_pass(stmt, true, limit, sink, exhausted));
+    DXHUB_ASSIGN_OR_RETURN(n, read_pass(Pass::kNulls, limit, sink, exhausted));
     if (!exhausted) return n;
     // Every NULL-cursor row was visited: the rest of the old set is gone.
     nulls_done_ = true;
     nulls_old_.clear();
+    run_digests_.clear();  // a run never spans the two passes
+    run_prior_ = 0;
     if (n == limit) return n;
   }
-  SqliteStmt* stmt = &main_start_;
-  if (main_has_pos_) {
-    stmt = &main_after_;
-    DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 1, pos_value_.type, pos_value_.i, pos_value_.d, pos_value_.s));
-    DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 2, pos_key_.type, pos_key_.i, pos_key_.d, pos_key_.s));
-  } else if (has_boundary_) {
-    stmt = &main_ge_;
-    DXHUB_RETURN_IF_ERROR(bind_owned(*stmt, 1, boundary_value_.type, boundary_value_.i, boundary_value_.d,
-                                     boundary_value_.s));
-  }
-  DXHUB_RETURN_IF_ERROR(bind_bound(*stmt));
-  DXHUB_ASSIGN_OR_RETURN(size_t main_rows, read_pass(*stmt, false, limit - n, sink, exhausted));
+  DXHUB_ASSIGN_OR_RETURN(size_t main_rows, read_pass(Pass::kMain, limit - n, sink, exhausted));
   return n + main_rows;
 }
 
 nlohmann::json SqliteTableConnector::cursor() const {
+  if (config_.mode == Mode::kFullRefresh) return nullptr;  // every run reads the whole source
+  if (config_.mode == Mode::kTriggers) return trigger_cursor();
   if (!opened_with_cursor_ && !touched_) return nullptr;
   nlohmann::json boundary = nlohmann::json::array();
   boundary_new_.to_json(boundary, false);
