@@ -1,10 +1,12 @@
 #include "connectors/connector_factory.h"
 
-#include "connectors/odbc_table/odbc_table_connector.h"
-#include "connectors/soap_xml/soap_xml_connector.h"
-#include "connectors/http_json/http_json_connector.h"
 #include "connectors/file/file_connector.h"
+#include "connectors/http_json/http_json_connector.h"
+#include "connectors/soap_xml/soap_xml_connector.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
+// Last: unixODBC's sqltypes.h defines macros such as BOOL that break
+// headers included after it (simdjson's element_type::BOOL).
+#include "connectors/odbc_table/odbc_table_connector.h"
 
 namespace dxhub {
 
