@@ -1,7 +1,10 @@
 #include "core/state/state_store.h"
 
+#include <sqlite3.h>
+
 #include <chrono>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 #include "core/common/json_text.h"
@@ -185,9 +188,22 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
 
   DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms)));
   {
-    DXHUB_ASSIGN_OR_RETURN(auto mode_stmt, db.prepare("PRAGMA journal_mode = WAL"));
-    DXHUB_ASSIGN_OR_RETURN(bool has_row, mode_stmt.step());
-    std::string mode = has_row ? column_string(mode_stmt, 0) : "";
+    // Two processes creating the file at once: switching to WAL can answer
+    // SQLITE_BUSY at once (the busy handler is not called for that lock), so
+    // it is retried for as long as the busy timeout would have waited.
+    std::string mode;
+    for (int64_t waited_ms = 0;; waited_ms += 10) {
+      DXHUB_ASSIGN_OR_RETURN(auto mode_stmt, db.prepare("PRAGMA journal_mode = WAL"));
+      auto has_row = mode_stmt.step();
+      if (has_row) {
+        mode = *has_row ? column_string(mode_stmt, 0) : "";
+        break;
+      }
+      if ((sqlite3_errcode(db.get()) & 0xff) != SQLITE_BUSY || waited_ms >= options.busy_timeout_ms) {
+        return has_row.status().with_context("state store " + path + ": switching to WAL");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     if (mode != "wal") {
       return io_error("state store " + path + ": cannot switch to WAL journal mode (got '" + mode + "')");
     }
