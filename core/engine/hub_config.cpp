@@ -19,6 +19,14 @@ std::string resolve(const std::string& base_dir, const std::string& p) {
   return (fs::path(base_dir) / p).lexically_normal().string();
 }
 
+// Keys ending in _path/_dir that do not name a file of this host: JSON
+// paths inside an answer (http_json) and the file connector's archive and
+// error folders (relative to its drop folder by contract).
+bool is_non_file_key(const std::string& key) {
+  return key == "records_path" || key == "token_path" || key == "link_path" || key == "total_path" ||
+         key == "expires_in_path" || key == "archive_dir" || key == "error_dir";
+}
+
 // Connector settings that name files (database, path, dir, ..._path,
 // ..._dir, ..._db), at any depth, are relative to the config file.
 void resolve_path_settings(const std::string& base_dir, nlohmann::json& settings) {
@@ -26,8 +34,9 @@ void resolve_path_settings(const std::string& base_dir, nlohmann::json& settings
   for (auto& [key, value] : settings.items()) {
     if (value.is_object()) {
       resolve_path_settings(base_dir, value);
-    } else if (value.is_string() && (key == "database" || key == "path" || key == "dir" || key == "directory" ||
-                                     key.ends_with("_db") || key.ends_with("_path") || key.ends_with("_dir"))) {
+    } else if (value.is_string() && !is_non_file_key(key) &&
+               (key == "database" || key == "path" || key == "dir" || key == "directory" || key.ends_with("_db") ||
+                key.ends_with("_path") || key.ends_with("_dir"))) {
       value = resolve(base_dir, value.get<std::string>());
     }
   }
