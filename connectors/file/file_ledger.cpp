@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <vector>
+
+#include "connectors/common/typed_cursor_value.h"
 
 namespace dxhub {
 
@@ -93,14 +96,7 @@ Expected<std::string> sha256_file(const std::string& path) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int k = 0; k < length; ++k) {
-    out.push_back(hex[digest[k] >> 4]);
-    out.push_back(hex[digest[k] & 15]);
-  }
-  return out;
+  return typed_cursor::to_hex(std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace dxhub

@@ -13,24 +13,6 @@ namespace dxhub {
 
 namespace {
 
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  // ASCII fast path, 8 bytes at a time.
-  while (end - p >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    if ((word & 0x8080808080808080ULL) != 0) break;
-    p += 8;
-  }
-  while (p < end) {
-    size_t n = utf8_sequence_length(p, end);
-    if (n == 0) return false;
-    p += n;
-  }
-  return true;
-}
-
 class FileDescriptor {
  public:
   explicit FileDescriptor(int fd = -1) : fd_(fd) {}
@@ -94,7 +76,7 @@ class LinesReader final : public FileFormatReader {
       if (text.size() > max_line_bytes_) {
         BadInput bad{ref_, "line longer than max_line_bytes", text.substr(0, 4096)};
         DXHUB_RETURN_IF_ERROR(sink.on_bad_input(bad));
-      } else if (!valid_utf8(text)) {
+      } else if (!is_valid_utf8(text)) {
         BadInput bad{ref_, "line is not valid UTF-8", text};
         DXHUB_RETURN_IF_ERROR(sink.on_bad_input(bad));
       } else {

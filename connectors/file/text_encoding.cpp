@@ -102,32 +102,7 @@ TextDecoder::~TextDecoder() {
   if (cd_ != kNoIconv) iconv_close(cd_);
 }
 
-bool TextDecoder::valid_utf8(std::string_view in, size_t* bad_offset) {
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const auto* end = p + in.size();
-  const auto* start = p;
-  while (p < end) {
-    // ASCII runs eight bytes at a time: most agency text is mostly digits.
-    while (end - p >= 8) {
-      uint64_t word;
-      std::memcpy(&word, p, 8);
-      if (word & 0x8080808080808080ULL) break;
-      p += 8;
-    }
-    if (p >= end) break;
-    if (*p < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n = utf8_sequence_length(p, end);
-    if (n == 0) {
-      if (bad_offset) *bad_offset = static_cast<size_t>(p - start);
-      return false;
-    }
-    p += n;
-  }
-  return true;
-}
+bool TextDecoder::valid_utf8(std::string_view in, size_t* bad_offset) { return is_valid_utf8(in, bad_offset); }
 
 bool TextDecoder::decode_append(std::string_view in, std::string& out, size_t* bad_offset) {
   if (encoding_ == TextEncoding::kUtf8) {

@@ -11,6 +11,9 @@
 #include <set>
 #include <utility>
 
+#include "connectors/common/row_digest.h"
+#include "connectors/common/typed_cursor_value.h"
+
 namespace dxhub {
 
 namespace {
@@ -114,11 +117,7 @@ int compare_values(FieldValue::Type ta, int64_t ia, double da, std::string_view 
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
-std::string digest_hex(uint64_t d) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
-  return buf;
-}
+using typed_cursor::digest_hex;
 
 // Key bytes of a typed key: integers as 8 bytes, reals as 8 bytes, text as is.
 void key_bytes(const FieldValue& v, std::string& out) {
@@ -824,29 +823,7 @@ std::string_view HttpJsonConnector::extract(simdjson::dom::element record) {
   return {};
 }
 
-uint64_t HttpJsonConnector::row_digest() {
-  size_t size = 0;
-  for (const FieldValue& v : values_) size += 1 + 8 + v.s.size();
-  if (digest_buf_.size() < size) digest_buf_.resize(size);
-  char* out = digest_buf_.data();
-  for (const FieldValue& v : values_) {
-    *out++ = static_cast<char>(v.type);
-    switch (v.type) {
-      case FieldValue::Type::kInt: std::memcpy(out, &v.i, 8); out += 8; break;
-      case FieldValue::Type::kReal: std::memcpy(out, &v.d, 8); out += 8; break;
-      case FieldValue::Type::kText:
-      case FieldValue::Type::kBlob: {
-        const uint64_t len = v.s.size();
-        std::memcpy(out, &len, 8);
-        if (len != 0) std::memcpy(out + 8, v.s.data(), len);
-        out += 8 + len;
-        break;
-      }
-      default: break;
-    }
-  }
-  return XXH3_64bits(digest_buf_.data(), static_cast<size_t>(out - digest_buf_.data()));
-}
+uint64_t HttpJsonConnector::row_digest() { return dxhub::row_digest(values_.data(), values_.size(), digest_buf_); }
 
 Expected<size_t> HttpJsonConnector::read(size_t max_rows, RowSink& sink) {
   size_t delivered = 0;

@@ -15,7 +15,10 @@
 #include <thread>
 #include <utility>
 
+#include "connectors/common/row_digest.h"
+#include "connectors/common/typed_cursor_value.h"
 #include "connectors/sqlite_table/sqlite_table_connector.h"
+#include "core/common/utf8.h"
 
 namespace dxhub {
 
@@ -29,141 +32,11 @@ const char* const kKnownKeys[] = {"connection_string", "dsn", "user", "password_
                                   "settle_seconds", "cursor_format", "source_utc_offset", "now_ms",
                                   "login_timeout_seconds", "query_timeout_seconds", "limit_clause"};
 
-// Strict UTF-8, as nlohmann::json accepts when dumping strictly.
-bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) <= n) return false;
-    if (p[1] < lo || p[1] > hi) return false;
-    for (size_t k = 2; k <= n; ++k) {
-      if (p[k] < 0x80 || p[k] > 0xBF) return false;
-    }
-    p += n + 1;
-  }
-  return true;
-}
-
-std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
-
-bool from_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  out.clear();
-  for (size_t k = 0; k < hex.size(); k += 2) {
-    int a = nibble(hex[k]), b = nibble(hex[k + 1]);
-    if (a < 0 || b < 0) return false;
-    out.push_back(static_cast<char>(a * 16 + b));
-  }
-  return true;
-}
-
-std::string digest_hex(uint64_t d) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
-  return buf;
-}
-
-nlohmann::json typed_json(FieldValue::Type type, int64_t i, double d, std::string_view s) {
-  switch (type) {
-    case FieldValue::Type::kInt: return i;
-    case FieldValue::Type::kReal:
-      if (std::isfinite(d)) return d;
-      return nlohmann::json{{"real", std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf")}};
-    case FieldValue::Type::kText:
-      if (valid_utf8(s)) return std::string(s);
-      return nlohmann::json{{"hex", to_hex(s)}};
-    case FieldValue::Type::kBlob: return nlohmann::json{{"blob", to_hex(s)}};
-    default: return nullptr;
-  }
-}
-
-struct TypedValue {
-  FieldValue::Type type = FieldValue::Type::kNull;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-};
-
-bool parse_typed(const nlohmann::json& j, TypedValue& out) {
-  out = TypedValue{};
-  if (j.is_null()) return true;
-  if (j.is_number_unsigned()) {
-    if (j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    out.type = FieldValue::Type::kInt;
-    out.i = static_cast<int64_t>(j.get<uint64_t>());
-    return true;
-  }
-  if (j.is_number_integer()) {
-    out.type = FieldValue::Type::kInt;
-    out.i = j.get<int64_t>();
-    return true;
-  }
-  if (j.is_number_float()) {
-    out.type = FieldValue::Type::kReal;
-    out.d = j.get<double>();
-    return true;
-  }
-  if (j.is_string()) {
-    out.type = FieldValue::Type::kText;
-    out.s = j.get<std::string>();
-    return true;
-  }
-  if (j.is_object() && j.size() == 1) {
-    const auto first = j.begin();
-    const std::string& name = first.key();
-    const nlohmann::json& v = first.value();
-    if (!v.is_string()) return false;
-    const auto& text = v.get_ref<const std::string&>();
-    if (name == "real") {
-      out.type = FieldValue::Type::kReal;
-      if (text == "inf") out.d = std::numeric_limits<double>::infinity();
-      else if (text == "-inf") out.d = -std::numeric_limits<double>::infinity();
-      else if (text == "nan") out.d = std::numeric_limits<double>::quiet_NaN();
-      else return false;
-      return true;
-    }
-    if (name == "hex" || name == "blob") {
-      out.type = name == "hex" ? FieldValue::Type::kText : FieldValue::Type::kBlob;
-      return from_hex(text, out.s);
-    }
-  }
-  return false;
-}
+// The typed cursor values and key helpers, shared with sqlite_table.
+using typed_cursor::key_hash;
+using typed_cursor::parse_typed;
+using typed_cursor::typed_json;
+using typed_cursor::TypedValue;
 
 template <typename A, typename B>
 bool same_value(const A& a, const B& b) {
@@ -175,25 +48,6 @@ bool same_value(const A& a, const B& b) {
     case T::kText:
     case T::kBlob: return std::string_view(a.s) == std::string_view(b.s);
     default: return false;
-  }
-}
-
-uint64_t key_hash(FieldValue::Type type, int64_t i, double d, std::string_view bytes) {
-  const auto seed = static_cast<XXH64_hash_t>(type);
-  switch (type) {
-    case FieldValue::Type::kInt: return XXH3_64bits_withSeed(&i, sizeof i, seed);
-    case FieldValue::Type::kReal: return XXH3_64bits_withSeed(&d, sizeof d, seed);
-    default: return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-  }
-}
-
-bool same_key(FieldValue::Type ta, int64_t ia, double da, std::string_view sa, FieldValue::Type tb, int64_t ib,
-              double db, std::string_view sb) {
-  if (ta != tb) return false;
-  switch (ta) {
-    case FieldValue::Type::kInt: return ia == ib;
-    case FieldValue::Type::kReal: return std::memcmp(&da, &db, sizeof da) == 0;
-    default: return sa == sb;
   }
 }
 
@@ -211,7 +65,7 @@ Expected<int32_t> parse_utc_offset(const std::string& s) {
 size_t utf8_code_point(std::string_view s, size_t at, uint32_t& cp) {
   const auto c = static_cast<unsigned char>(s[at]);
   size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-  if (n == 0 || at + n > s.size() || !valid_utf8(s.substr(at, n))) return 0;
+  if (n == 0 || at + n > s.size() || !is_valid_utf8(s.substr(at, n))) return 0;
   cp = c & (0xFF >> (n + 1));
   for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[at + k]) & 0x3F);
   return n;
@@ -323,80 +177,6 @@ Expected<std::string> odbc_quote_identifier(std::string_view name, std::string_v
   }
   out.append(quote);
   return out;
-}
-
-// ---- SentSet (as in sqlite_table) ----
-
-void OdbcTableConnector::SentSet::clear() {
-  entries_.clear();
-  key_bytes_.clear();
-  slots_.clear();
-}
-
-void OdbcTableConnector::SentSet::reserve(size_t entries, size_t key_bytes) {
-  entries_.reserve(entries);
-  key_bytes_.reserve(key_bytes);
-}
-
-void OdbcTableConnector::SentSet::append(FieldValue::Type type, int64_t i, double d, std::string_view bytes,
-                                         uint64_t hash, uint64_t digest) {
-  Entry e{hash, digest, i, d, static_cast<uint32_t>(key_bytes_.size()), static_cast<uint32_t>(bytes.size()), type,
-          false};
-  key_bytes_.append(bytes);
-  entries_.push_back(e);
-}
-
-void OdbcTableConnector::SentSet::build_index() {
-  size_t capacity = 16;
-  while (capacity < entries_.size() * 2) capacity *= 2;
-  slots_.assign(capacity, 0);
-  for (size_t k = 0; k < entries_.size(); ++k) {
-    size_t slot = entries_[k].key_hash & (capacity - 1);
-    while (slots_[slot] != 0) slot = (slot + 1) & (capacity - 1);
-    slots_[slot] = static_cast<uint32_t>(k + 1);
-  }
-}
-
-int64_t OdbcTableConnector::SentSet::find(FieldValue::Type type, int64_t i, double d, std::string_view bytes,
-                                          uint64_t hash) const {
-  if (slots_.empty()) return -1;
-  const size_t mask = slots_.size() - 1;
-  for (size_t slot = hash & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
-    const Entry& e = entries_[slots_[slot] - 1];
-    if (e.key_hash == hash &&
-        same_key(e.type, e.i, e.d, std::string_view(key_bytes_).substr(e.offset, e.length), type, i, d, bytes)) {
-      return static_cast<int64_t>(slots_[slot] - 1);
-    }
-  }
-  return -1;
-}
-
-void OdbcTableConnector::SentSet::to_json(nlohmann::json& array, bool only_unconsumed) const {
-  for (const Entry& e : entries_) {
-    if (only_unconsumed && e.consumed) continue;
-    array.push_back(nlohmann::json::array(
-        {typed_json(e.type, e.i, e.d, std::string_view(key_bytes_).substr(e.offset, e.length)), digest_hex(e.digest)}));
-  }
-}
-
-Status OdbcTableConnector::SentSet::load(const nlohmann::json& array, const std::string& what) {
-  clear();
-  if (!array.is_array()) return config_error(what + "expected an array of [key, digest]");
-  TypedValue key;
-  for (const auto& item : array) {
-    if (!item.is_array() || item.size() != 2 || !item[1].is_string() || !parse_typed(item[0], key) ||
-        key.type == FieldValue::Type::kNull) {
-      return config_error(what + "bad [key, digest] entry " + dump_safe(item));
-    }
-    const auto& hex = item[1].get_ref<const std::string&>();
-    std::string raw;
-    if (hex.size() != 16 || !from_hex(hex, raw)) return config_error(what + "bad digest in " + dump_safe(item));
-    uint64_t digest = 0;
-    for (unsigned char b : raw) digest = (digest << 8) | b;
-    append(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s), digest);
-  }
-  build_index();
-  return Status::ok();
 }
 
 // ---- config ----
@@ -1158,28 +938,7 @@ Status OdbcTableConnector::fetch_chunk(Pass pass, size_t request, bool& exhauste
 }
 
 uint64_t OdbcTableConnector::row_digest(const FieldValue* row) const {
-  size_t size = 0;
-  for (size_t c = 0; c < width_; ++c) size += 1 + 8 + row[c].s.size();
-  if (digest_buf_.size() < size) digest_buf_.resize(size);
-  char* out = digest_buf_.data();
-  for (size_t c = 0; c < width_; ++c) {
-    const FieldValue& v = row[c];
-    *out++ = static_cast<char>(v.type);
-    switch (v.type) {
-      case FieldValue::Type::kInt: std::memcpy(out, &v.i, 8); out += 8; break;
-      case FieldValue::Type::kReal: std::memcpy(out, &v.d, 8); out += 8; break;
-      case FieldValue::Type::kText:
-      case FieldValue::Type::kBlob: {
-        const uint64_t len = v.s.size();
-        std::memcpy(out, &len, 8);
-        if (len != 0) std::memcpy(out + 8, v.s.data(), len);
-        out += 8 + len;
-        break;
-      }
-      default: break;
-    }
-  }
-  return XXH3_64bits(digest_buf_.data(), static_cast<size_t>(out - digest_buf_.data()));
+  return dxhub::row_digest(row, width_, digest_buf_);
 }
 
 namespace {
@@ -1299,17 +1058,11 @@ Expected<size_t> OdbcTableConnector::read(size_t max_rows, RowSink& sink) {
 
 nlohmann::json OdbcTableConnector::cursor() const {
   if (!config_.incremental || (!opened_with_cursor_ && !touched_)) return nullptr;
-  nlohmann::json boundary = nlohmann::json::array();
-  boundary_new_.to_json(boundary, false);
-  if (old_active_) boundary_old_.to_json(boundary, true);
-  nlohmann::json nulls = nlohmann::json::array();
-  nulls_new_.to_json(nulls, false);
-  if (!nulls_done_) nulls_old_.to_json(nulls, true);
   nlohmann::json value = has_boundary_ ? typed_json(boundary_value_.type, boundary_value_.i, boundary_value_.d,
                                                     boundary_value_.s)
                                        : nlohmann::json(nullptr);
-  return nlohmann::json{{"v", 2}, {"value", std::move(value)}, {"boundary", std::move(boundary)},
-                        {"nulls", std::move(nulls)}};
+  return boundary_cursor_json(std::move(value), boundary_new_, old_active_ ? &boundary_old_ : nullptr, nulls_new_,
+                              nulls_done_ ? nullptr : &nulls_old_);
 }
 
 }  // namespace dxhub

@@ -70,6 +70,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/common/boundary_set.h"
 #include "connectors/connector.h"
 #include "connectors/odbc_table/odbc_api.h"
 #include "core/common/row.h"
@@ -157,34 +158,8 @@ class OdbcTableConnector final : public Connector {
     const ColumnPlan* column = nullptr;
   };
 
-  class SentSet {
-   public:
-    void clear();
-    void reserve(size_t entries, size_t key_bytes);
-    void append(FieldValue::Type type, int64_t i, double d, std::string_view bytes, uint64_t key_hash,
-                uint64_t digest);
-    void build_index();
-    int64_t find(FieldValue::Type type, int64_t i, double d, std::string_view bytes, uint64_t key_hash) const;
-    uint64_t digest(size_t index) const { return entries_[index].digest; }
-    void consume(size_t index) { entries_[index].consumed = true; }
-    void to_json(nlohmann::json& array, bool only_unconsumed) const;
-    Status load(const nlohmann::json& array, const std::string& what);
-
-   private:
-    struct Entry {
-      uint64_t key_hash;
-      uint64_t digest;
-      int64_t i;
-      double d;
-      uint32_t offset;
-      uint32_t length;
-      FieldValue::Type type;
-      bool consumed;
-    };
-    std::vector<Entry> entries_;
-    std::string key_bytes_;
-    std::vector<uint32_t> slots_;
-  };
+  // Rows already sent, as (key, digest): connectors/common/boundary_set.h.
+  using SentSet = BoundarySet;
 
   enum class Pass { kNulls, kMain, kFull };
 

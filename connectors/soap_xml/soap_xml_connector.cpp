@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "connectors/common/typed_cursor_value.h"
 #include "connectors/xml/xml_document.h"
 #include "connectors/xml/xml_records.h"
 #include "core/common/utf8.h"
@@ -107,12 +108,6 @@ int compare_values(std::string_view a, std::string_view b) {
   if (parse_integer(a, x) && parse_integer(b, y)) return x < y ? -1 : (x > y ? 1 : 0);
   const int c = a.compare(b);
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
-std::string hex16(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 
 // Service text for messages: bounded, one line, valid UTF-8 (never cut
@@ -327,10 +322,10 @@ class SoapXmlConnectorImpl final : public Connector {
     if (!advanced) return original_cursor_;
     nlohmann::json boundary = nlohmann::json::array();
     if (has_start_ && cur_value_ == start_value_) {
-      for (const auto& [key, digest] : old_set_) boundary.push_back({key, hex16(digest)});
+      for (const auto& [key, digest] : old_set_) boundary.push_back({key, typed_cursor::digest_hex(digest)});
     }
     for (const auto& entry : new_set_) {
-      boundary.push_back({new_keys_.substr(entry.offset, entry.length), hex16(entry.digest)});
+      boundary.push_back({new_keys_.substr(entry.offset, entry.length), typed_cursor::digest_hex(entry.digest)});
     }
     return nlohmann::json{{"v", 1}, {"value", cur_value_}, {"boundary", std::move(boundary)}};
   }

@@ -10,88 +10,12 @@
 #include <thread>
 #include <utility>
 
+#include "connectors/common/row_digest.h"
 #include "connectors/sqlite_table/sqlite_table_values.h"
 
 namespace dxhub {
 
 using namespace sqlite_table_internal;
-
-// ---- SentSet ----
-
-void SqliteTableConnector::SentSet::clear() {
-  entries_.clear();
-  key_bytes_.clear();
-  slots_.clear();
-}
-
-void SqliteTableConnector::SentSet::reserve(size_t entries, size_t key_bytes) {
-  entries_.reserve(entries);
-  key_bytes_.reserve(key_bytes);
-}
-
-void SqliteTableConnector::SentSet::append(FieldValue::Type type, int64_t i, double d, std::string_view bytes,
-                                           uint64_t hash, uint64_t digest) {
-  Entry e{hash, digest, i, d, static_cast<uint32_t>(key_bytes_.size()), static_cast<uint32_t>(bytes.size()), type,
-          false};
-  key_bytes_.append(bytes);
-  entries_.push_back(e);
-}
-
-void SqliteTableConnector::SentSet::build_index() {
-  size_t capacity = 16;
-  while (capacity < entries_.size() * 2) capacity *= 2;
-  slots_.assign(capacity, 0);
-  for (size_t k = 0; k < entries_.size(); ++k) {
-    size_t slot = entries_[k].key_hash & (capacity - 1);
-    while (slots_[slot] != 0) slot = (slot + 1) & (capacity - 1);
-    slots_[slot] = static_cast<uint32_t>(k + 1);
-  }
-}
-
-int64_t SqliteTableConnector::SentSet::find(FieldValue::Type type, int64_t i, double d, std::string_view bytes,
-                                            uint64_t hash, uint64_t digest) const {
-  if (slots_.empty()) return -1;
-  const size_t mask = slots_.size() - 1;
-  int64_t best = -1;
-  for (size_t slot = hash & mask; slots_[slot] != 0; slot = (slot + 1) & mask) {
-    const Entry& e = entries_[slots_[slot] - 1];
-    if (e.key_hash == hash &&
-        same_key(e.type, e.i, e.d, std::string_view(key_bytes_).substr(e.offset, e.length), type, i, d, bytes)) {
-      const auto index = static_cast<int64_t>(slots_[slot] - 1);
-      if (!e.consumed && e.digest == digest) return index;  // this very row
-      if (best < 0 || (entries_[static_cast<size_t>(best)].consumed && !e.consumed)) best = index;
-    }
-  }
-  return best;
-}
-
-void SqliteTableConnector::SentSet::to_json(nlohmann::json& array, bool only_unconsumed) const {
-  for (const Entry& e : entries_) {
-    if (only_unconsumed && e.consumed) continue;
-    array.push_back(nlohmann::json::array(
-        {typed_json(e.type, e.i, e.d, std::string_view(key_bytes_).substr(e.offset, e.length)), digest_hex(e.digest)}));
-  }
-}
-
-Status SqliteTableConnector::SentSet::load(const nlohmann::json& array, const std::string& what) {
-  clear();
-  if (!array.is_array()) return config_error(what + "expected an array of [key, digest], got " + dump_safe(array));
-  TypedValue key;
-  for (const auto& item : array) {
-    if (!item.is_array() || item.size() != 2 || !item[1].is_string() || !parse_typed(item[0], key) ||
-        key.type == FieldValue::Type::kNull) {
-      return config_error(what + "bad [key, digest] entry " + dump_safe(item));
-    }
-    const auto& hex = item[1].get_ref<const std::string&>();
-    std::string raw;
-    if (hex.size() != 16 || !from_hex(hex, raw)) return config_error(what + "bad digest in " + dump_safe(item));
-    uint64_t digest = 0;
-    for (unsigned char b : raw) digest = (digest << 8) | b;
-    append(key.type, key.i, key.d, key.s, key_hash(key.type, key.i, key.d, key.s), digest);
-  }
-  build_index();
-  return Status::ok();
-}
 
 // ---- config ----
 
@@ -104,7 +28,7 @@ Status check_identifier(const std::string& name, const std::string& what) {
   for (unsigned char c : name) {
     if (c < 0x20 || c == 0x7f) return config_error("sqlite_table config: " + what + " holds a control character");
   }
-  if (!valid_utf8(name)) return config_error("sqlite_table config: " + what + " is not valid UTF-8");
+  if (!is_valid_utf8(name)) return config_error("sqlite_table config: " + what + " is not valid UTF-8");
   return Status::ok();
 }
 
@@ -513,8 +437,16 @@ Status SqliteTableConnector::load_cursor(const nlohmann::json& cursor) {
       return config_error(what + "expected {\"v\":2, \"value\", \"boundary\", \"nulls\"}, got " + dump_safe(cursor));
     }
     if (!parse_typed(*value_it, value)) return config_error(what + "unsupported value " + dump_safe(*value_it));
-    DXHUB_RETURN_IF_ERROR(boundary_old_.load(*boundary_it, what));
-    DXHUB_RETURN_IF_ERROR(nulls_old_.load(*nulls_it, what));
+    // (sqlite_table's message quotes what stood there instead of the array.)
+    auto load_sent = [&](SentSet& set, const nlohmann::json& array) -> Status {
+      if (!array.is_array()) {
+        set.clear();
+        return config_error(what + "expected an array of [key, digest], got " + dump_safe(array));
+      }
+      return set.load(array, what);
+    };
+    DXHUB_RETURN_IF_ERROR(load_sent(boundary_old_, *boundary_it));
+    DXHUB_RETURN_IF_ERROR(load_sent(nulls_old_, *nulls_it));
   } else {
     // The first form, {"value": V, "key": K}: resume at V with nothing known
     // sent there, so the rows at V (and NULL-cursor rows) go once more.
@@ -684,30 +616,8 @@ Status SqliteTableConnector::bind_bound(SqliteStmt& stmt) {
 }
 
 uint64_t SqliteTableConnector::row_digest(const FieldValue* row, size_t count) {
-  // Every selected column plus cursor and key, each as type, length, bytes,
-  // laid out in one reused buffer and hashed once.
-  size_t size = 0;
-  for (size_t c = 0; c < count; ++c) size += 1 + 8 + row[c].s.size();
-  if (digest_buf_.size() < size) digest_buf_.resize(size);
-  char* out = digest_buf_.data();
-  for (size_t c = 0; c < count; ++c) {
-    const FieldValue& v = row[c];
-    *out++ = static_cast<char>(v.type);
-    switch (v.type) {
-      case FieldValue::Type::kInt: std::memcpy(out, &v.i, 8); out += 8; break;
-      case FieldValue::Type::kReal: std::memcpy(out, &v.d, 8); out += 8; break;
-      case FieldValue::Type::kText:
-      case FieldValue::Type::kBlob: {
-        const uint64_t len = v.s.size();
-        std::memcpy(out, &len, 8);
-        if (len != 0) std::memcpy(out + 8, v.s.data(), len);
-        out += 8 + len;
-        break;
-      }
-      default: break;
-    }
-  }
-  return XXH3_64bits(digest_buf_.data(), static_cast<size_t>(out - digest_buf_.data()));
+  // Every selected column plus cursor and key.
+  return dxhub::row_digest(row, count, digest_buf_);
 }
 
 // ---- chunks ----
@@ -967,17 +877,11 @@ nlohmann::json SqliteTableConnector::cursor() const {
   if (config_.mode == Mode::kFullRefresh) return nullptr;  // every run reads the whole source
   if (config_.mode == Mode::kTriggers) return trigger_cursor();
   if (!opened_with_cursor_ && !touched_) return nullptr;
-  nlohmann::json boundary = nlohmann::json::array();
-  boundary_new_.to_json(boundary, false);
-  if (old_active_) boundary_old_.to_json(boundary, true);
-  nlohmann::json nulls = nlohmann::json::array();
-  nulls_new_.to_json(nulls, false);
-  if (!nulls_done_) nulls_old_.to_json(nulls, true);
   nlohmann::json value = has_boundary_ ? typed_json(boundary_value_.type, boundary_value_.i, boundary_value_.d,
                                                     boundary_value_.s)
                                        : nlohmann::json(nullptr);
-  return nlohmann::json{{"v", 2}, {"value", std::move(value)}, {"boundary", std::move(boundary)},
-                        {"nulls", std::move(nulls)}};
+  return boundary_cursor_json(std::move(value), boundary_new_, old_active_ ? &boundary_old_ : nullptr, nulls_new_,
+                              nulls_done_ ? nullptr : &nulls_old_);
 }
 
 }  // namespace dxhub

@@ -130,6 +130,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/common/boundary_set.h"
 #include "connectors/connector.h"
 #include "core/common/row.h"
 #include "core/common/sqlite_db.h"
@@ -201,43 +202,8 @@ class SqliteTableConnector final : public Connector {
     std::string s;  // reused across rows: assign() keeps its capacity
   };
 
-  // Rows already sent, as (key, digest). Append-only while reading; the set
-  // loaded from the cursor gets a hash index for lookups. Key bytes live in
-  // one arena so that appending a row does not allocate once warmed up.
-  class SentSet {
-   public:
-    void clear();
-    void reserve(size_t entries, size_t key_bytes);
-    void append(FieldValue::Type type, int64_t i, double d, std::string_view bytes, uint64_t key_hash,
-                uint64_t digest);
-    void build_index();
-    // Index of an entry with this key -- the unconsumed one with this
-    // digest if there is one (a key may repeat when trusted) -- or -1.
-    int64_t find(FieldValue::Type type, int64_t i, double d, std::string_view bytes, uint64_t key_hash,
-                 uint64_t digest) const;
-    uint64_t digest(size_t index) const { return entries_[index].digest; }
-    void consume(size_t index) { entries_[index].consumed = true; }
-    bool consumed(size_t index) const { return entries_[index].consumed; }
-    size_t size() const { return entries_.size(); }
-    // Appends [typed key, hex digest] for entries (only unconsumed ones if asked).
-    void to_json(nlohmann::json& array, bool only_unconsumed) const;
-    Status load(const nlohmann::json& array, const std::string& what);
-
-   private:
-    struct Entry {
-      uint64_t key_hash;
-      uint64_t digest;
-      int64_t i;
-      double d;
-      uint32_t offset;
-      uint32_t length;
-      FieldValue::Type type;
-      bool consumed;
-    };
-    std::vector<Entry> entries_;
-    std::string key_bytes_;
-    std::vector<uint32_t> slots_;  // open addressing: entry index + 1, 0 = empty
-  };
+  // Rows already sent, as (key, digest): connectors/common/boundary_set.h.
+  using SentSet = BoundarySet;
 
   // Rows of one statement run, copied out so that the statement can be
   // reset before the sink sees them. Buffers only grow: no allocation per

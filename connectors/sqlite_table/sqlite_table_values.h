@@ -16,9 +16,11 @@
 #include <string>
 #include <string_view>
 
+#include "connectors/common/typed_cursor_value.h"
 #include "core/common/row.h"
 #include "core/common/sqlite_db.h"
 #include "core/common/status.h"
+#include "core/common/utf8.h"
 
 namespace dxhub::sqlite_table_internal {
 
@@ -39,143 +41,10 @@ inline bool same_identifier(std::string_view a, std::string_view b) {
   return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// Strict UTF-8 (no overlongs, no surrogates, <= U+10FFFF): exactly what
-// nlohmann::json accepts when dumping strictly.
-inline bool valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (static_cast<size_t>(end - p) <= n) return false;
-    if (p[1] < lo || p[1] > hi) return false;
-    for (size_t k = 2; k <= n; ++k) {
-      if (p[k] < 0x80 || p[k] > 0xBF) return false;
-    }
-    p += n + 1;
-  }
-  return true;
-}
-
-inline std::string to_hex(std::string_view bytes) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char b : bytes) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
-}
-
-inline bool from_hex(std::string_view hex, std::string& out) {
-  if (hex.size() % 2 != 0) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  out.clear();
-  for (size_t k = 0; k < hex.size(); k += 2) {
-    int a = nibble(hex[k]), b = nibble(hex[k + 1]);
-    if (a < 0 || b < 0) return false;
-    out.push_back(static_cast<char>(a * 16 + b));
-  }
-  return true;
-}
-
-inline std::string digest_hex(uint64_t d) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(d));
-  return buf;
-}
-
-// The typed JSON form of one SQLite value; never holds invalid UTF-8.
-inline nlohmann::json typed_json(FieldValue::Type type, int64_t i, double d, std::string_view s) {
-  switch (type) {
-    case FieldValue::Type::kInt: return i;
-    case FieldValue::Type::kReal:
-      if (std::isfinite(d)) return d;
-      return nlohmann::json{{"real", std::isnan(d) ? "nan" : (d > 0 ? "inf" : "-inf")}};
-    case FieldValue::Type::kText:
-      if (valid_utf8(s)) return std::string(s);
-      return nlohmann::json{{"hex", to_hex(s)}};
-    case FieldValue::Type::kBlob: return nlohmann::json{{"blob", to_hex(s)}};
-    default: return nullptr;
-  }
-}
-
-struct TypedValue {
-  FieldValue::Type type = FieldValue::Type::kNull;
-  int64_t i = 0;
-  double d = 0;
-  std::string s;
-};
-
-inline bool parse_typed(const nlohmann::json& j, TypedValue& out) {
-  out = TypedValue{};
-  if (j.is_null()) return true;
-  if (j.is_number_unsigned()) {
-    if (j.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    out.type = FieldValue::Type::kInt;
-    out.i = static_cast<int64_t>(j.get<uint64_t>());
-    return true;
-  }
-  if (j.is_number_integer()) {
-    out.type = FieldValue::Type::kInt;
-    out.i = j.get<int64_t>();
-    return true;
-  }
-  if (j.is_number_float()) {
-    out.type = FieldValue::Type::kReal;
-    out.d = j.get<double>();
-    return true;
-  }
-  if (j.is_string()) {
-    out.type = FieldValue::Type::kText;
-    out.s = j.get<std::string>();
-    return true;
-  }
-  if (j.is_object() && j.size() == 1) {
-    const auto first = j.begin();  // (not items(): its proxy would be a dangling temporary)
-    const std::string& name = first.key();
-    const nlohmann::json& v = first.value();
-    if (!v.is_string()) return false;
-    const auto& text = v.get_ref<const std::string&>();
-    if (name == "real") {
-      out.type = FieldValue::Type::kReal;
-      if (text == "inf") out.d = std::numeric_limits<double>::infinity();
-      else if (text == "-inf") out.d = -std::numeric_limits<double>::infinity();
-      else if (text == "nan") out.d = std::numeric_limits<double>::quiet_NaN();
-      else return false;
-      return true;
-    }
-    if (name == "hex" || name == "blob") {
-      out.type = name == "hex" ? FieldValue::Type::kText : FieldValue::Type::kBlob;
-      return from_hex(text, out.s);
-    }
-  }
-  return false;
-}
+// The typed cursor values and key helpers, shared with odbc_table.
+using typed_cursor::parse_typed;
+using typed_cursor::typed_json;
+using typed_cursor::TypedValue;
 
 inline FieldValue::Type sqlite_type(int t) {
   switch (t) {
@@ -226,24 +95,7 @@ inline bool sqlite_equal(const A& a, const B& b) {
   return false;
 }
 
-inline uint64_t key_hash(FieldValue::Type type, int64_t i, double d, std::string_view bytes) {
-  const auto seed = static_cast<XXH64_hash_t>(type);
-  switch (type) {
-    case FieldValue::Type::kInt: return XXH3_64bits_withSeed(&i, sizeof i, seed);
-    case FieldValue::Type::kReal: return XXH3_64bits_withSeed(&d, sizeof d, seed);
-    default: return XXH3_64bits_withSeed(bytes.data(), bytes.size(), seed);
-  }
-}
-
-inline bool same_key(FieldValue::Type ta, int64_t ia, double da, std::string_view sa, FieldValue::Type tb, int64_t ib,
-              double db, std::string_view sb) {
-  if (ta != tb) return false;
-  switch (ta) {
-    case FieldValue::Type::kInt: return ia == ib;
-    case FieldValue::Type::kReal: return std::memcmp(&da, &db, sizeof da) == 0;
-    default: return sa == sb;
-  }
-}
+using typed_cursor::key_hash;
 
 inline int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 

@@ -47,6 +47,13 @@ inline size_t utf8_sequence_length(std::string_view text, size_t at) {
   return utf8_sequence_length(data + at, data + text.size());
 }
 
+// Strict UTF-8: every sequence well-formed as utf8_sequence_length sees
+// it (no overlongs, no surrogates, nothing past U+10FFFF) -- exactly what
+// nlohmann::json accepts when dumping strictly. On false, *bad_offset (if
+// given) is where the first malformed sequence starts. The one validator
+// for the mapping, the connectors and the file formats.
+bool is_valid_utf8(std::string_view text, size_t* bad_offset = nullptr);
+
 // A printable excerpt of at most about `max_bytes` bytes: well-formed
 // characters are kept (never cut in the middle), control characters become
 // spaces, each byte of a malformed sequence becomes "\xNN", and "..." marks

@@ -116,27 +116,6 @@ Expected<int32_t> parse_utc_offset(std::string_view text) {
   return text[0] == '-' ? -seconds : seconds;
 }
 
-bool is_valid_utf8(std::string_view text) {
-  // Well-formed sequences (core/common/utf8.h). ASCII runs are skipped
-  // eight bytes at a time: this runs on every text value of every row.
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const auto* end = p + text.size();
-  while (p < end) {
-    if (end - p >= 8) {
-      uint64_t eight;
-      std::memcpy(&eight, p, 8);
-      if ((eight & 0x8080808080808080ULL) == 0) {
-        p += 8;
-        continue;
-      }
-    }
-    const size_t length = utf8_sequence_length(p, end);
-    if (length == 0) return false;
-    p += length;
-  }
-  return true;
-}
-
 bool parse_int64(std::string_view text, int64_t& value) {
   if (text.empty() || text[0] == '+') return false;
   const char* end = text.data() + text.size();

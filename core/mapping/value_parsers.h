@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/common/status.h"
+#include "core/common/utf8.h"
 
 namespace dxhub::mapping {
 
@@ -44,7 +45,8 @@ Expected<int32_t> parse_utc_offset(std::string_view text);
 // Days since 1970-01-01 of y-m-d, or false when that is not a real date.
 bool civil_to_days(int year, int month, int day, int32_t& days);
 
-bool is_valid_utf8(std::string_view text);
+// The project-wide strict validator (core/common/utf8.h), under its old name.
+using dxhub::is_valid_utf8;
 // Optional '-', decimal digits only; false on anything else or overflow.
 bool parse_int64(std::string_view text, int64_t& value);
 // Decimal or scientific notation of a finite number; false on anything else.

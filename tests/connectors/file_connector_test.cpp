@@ -254,16 +254,10 @@ TEST_F(FileConnectorTest, BadLinesAreBadInputWithTheirLineAndTheFileGoesOn) {
   write_file(drop() / "a.txt", "good\n\xff\xfe\nalso good\n");
   auto conn = open(config());
   ASSERT_TRUE(conn);
-  struct Sink : CollectingSink {
-    Status on_bad_input(const BadInput& bad) override {
-      refs.emplace_back(bad.source_ref);
-      return Status::ok();
-    }
-    std::vector<std::string> refs;
-  } sink;
+  testing::BadInputSink sink;
   ASSERT_TRUE(drain(**conn, sink));
   EXPECT_EQ(texts(sink), (std::vector<std::string>{"good", "also good"}));
-  EXPECT_EQ(sink.refs, std::vector<std::string>{"a.txt line 2"});
+  EXPECT_EQ(sink.refs(), std::vector<std::string>{"a.txt line 2"});
 }
 
 TEST_F(FileConnectorTest, DryRunReadsButMovesNothing) {

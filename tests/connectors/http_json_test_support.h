@@ -18,20 +18,8 @@
 
 namespace dxhub::testing {
 
-struct BadRecord {
-  std::string source_ref;
-  std::string reason;
-  std::string raw;
-};
-
-class RecordingSink : public CollectingSink {
- public:
-  Status on_bad_input(const BadInput& bad) override {
-    bad_inputs.push_back({std::string(bad.source_ref), std::string(bad.reason), std::string(bad.raw)});
-    return Status::ok();
-  }
-  std::vector<BadRecord> bad_inputs;
-};
+// Keeps rows and bad input (test_support.h).
+using RecordingSink = BadInputSink;
 
 // rows(id INTEGER PRIMARY KEY, name TEXT, gxsj TEXT, score REAL)
 class AgencyTable {

@@ -721,13 +721,7 @@ TEST(OdbcSqlite, ValueThatDoesNotConvertIsBadInputAndTheReadGoesOn) {
     ASSERT_OK(s.exec("INSERT INTO t VALUES (1, 10, '2024-01-01 00:00:01'), (2, 'abc', '2024-01-01 00:00:02'), "
                      "(3, 30, '2024-01-01 00:00:03')"));
   }
-  struct Sink : CollectingSink {
-    Status on_bad_input(const BadInput& bad) override {
-      reasons.emplace_back(bad.reason);
-      return Status::ok();
-    }
-    std::vector<std::string> reasons;
-  } sink;
+  testing::BadInputSink sink;
   auto c = OdbcTableConnector::open({{"connection_string", conn}, {"table", "t"}, {"cursor_column", "gxsj"},
                                      {"key_column", "id"}},
                                     {"id", "n"}, nullptr);
@@ -739,9 +733,9 @@ TEST(OdbcSqlite, ValueThatDoesNotConvertIsBadInputAndTheReadGoesOn) {
   }
   ASSERT_EQ(sink.rows.size(), 2u);
   EXPECT_EQ(sink.rows[1][1].i, 30);
-  ASSERT_EQ(sink.reasons.size(), 1u);
-  EXPECT_NE(sink.reasons[0].find("column n"), std::string::npos);
-  EXPECT_EQ(sink.reasons[0].find("abc"), std::string::npos);
+  ASSERT_EQ(sink.bad_inputs.size(), 1u);
+  EXPECT_NE(sink.bad_inputs[0].reason.find("column n"), std::string::npos);
+  EXPECT_EQ(sink.bad_inputs[0].reason.find("abc"), std::string::npos);
 }
 
 TEST(OdbcPostgres, LostConnectionFailsTheReadKeepsTheCursorAndRecovers) {

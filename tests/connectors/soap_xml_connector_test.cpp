@@ -17,18 +17,9 @@
 namespace dxhub {
 namespace {
 
+using testing::BadInputSink;
 using testing::CollectingSink;
 using testing::TempDir;
-
-struct BadCollector : CollectingSink {
-  Status on_bad_input(const BadInput& bad) override {
-    refs.emplace_back(bad.source_ref);
-    reasons.emplace_back(bad.reason);
-    raws.emplace_back(bad.raw);
-    return Status::ok();
-  }
-  std::vector<std::string> refs, reasons, raws;
-};
 
 const char* kEnvelope11 =
     R"(<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:a="urn:dxhub:agency-soap">)"
@@ -375,17 +366,17 @@ TEST_F(SoapXmlTest, RecordsWithoutKeyAreBadInputAndTheRestFlow) {
   nlohmann::json config = soap11();
   config["key_column"] = "code";
   auto connector = open(config, {"code", "name"});
-  BadCollector sink;
+  BadInputSink sink;
   Status error;
   read_all(*connector, sink, &error);
   EXPECT_TRUE(error.is_ok()) << error.to_string();
   ASSERT_EQ(sink.rows.size(), 2u);
-  ASSERT_EQ(sink.refs.size(), 2u);
-  EXPECT_EQ(sink.refs[0], "page 1 record 2");
-  EXPECT_EQ(sink.refs[1], "page 1 record 3");
-  EXPECT_EQ(sink.reasons[0], "record has no value for key column code");
-  EXPECT_EQ(sink.reasons[0].find("secret"), std::string::npos);
-  EXPECT_NE(sink.raws[0].find("secret-2"), std::string::npos) << "raw keeps the record";
+  ASSERT_EQ(sink.refs().size(), 2u);
+  EXPECT_EQ(sink.refs()[0], "page 1 record 2");
+  EXPECT_EQ(sink.refs()[1], "page 1 record 3");
+  EXPECT_EQ(sink.reasons()[0], "record has no value for key column code");
+  EXPECT_EQ(sink.reasons()[0].find("secret"), std::string::npos);
+  EXPECT_NE(sink.raws()[0].find("secret-2"), std::string::npos) << "raw keeps the record";
 }
 
 TEST_F(SoapXmlTest, BadSettingsAreConfigErrorsNamingTheKey) {

@@ -11,6 +11,7 @@
 
 #include "connectors/sqlite_table/sqlite_table_connector.h"
 #include "core/common/sqlite_db.h"
+#include "tests/connectors/sqlite_test_helpers.h"
 #include "tests/connectors/test_support.h"
 
 namespace dxhub {
@@ -18,7 +19,6 @@ namespace {
 
 using testing::CollectingSink;
 using testing::OwnedValue;
-using testing::TempDir;
 
 // Unix milliseconds of a local 'YYYY-MM-DD HH:MM:SS' at +08:00.
 int64_t shanghai_ms(const char* local) {
@@ -27,15 +27,8 @@ int64_t shanghai_ms(const char* local) {
   return (static_cast<int64_t>(timegm(&tm)) - 8 * 3600) * 1000;
 }
 
-class IncrementalTest : public ::testing::Test {
+class IncrementalTest : public testing::SqliteDbTest {
  protected:
-  void SetUp() override {
-    auto db = SqliteDb::open(db_path_, SqliteDb::Mode::kReadWriteCreate);
-    ASSERT_TRUE(db) << db.status().to_string();
-    db_ = std::move(db).value();
-  }
-  void exec(const std::string& sql) { ASSERT_TRUE(db_.exec(sql).is_ok()) << sql; }
-
   nlohmann::json config(const std::string& table = "t", const std::string& key = "id",
                         const std::string& cursor = "gxsj") const {
     return {{"database", db_path_}, {"table", table}, {"cursor_column", cursor}, {"key_column", key}};
@@ -89,9 +82,6 @@ class IncrementalTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
-  std::string db_path_ = dir_.file("agency.db");
-  SqliteDb db_;
   nlohmann::json cursor_ = nullptr;
 };
 

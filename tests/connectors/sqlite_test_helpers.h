@@ -51,7 +51,9 @@ inline std::string row_text(const std::vector<OwnedValue>& values) {
   return out;
 }
 
-class SqliteSourceTest : public ::testing::Test {
+// A test with its own agency database (agency.db in a TempDir), open for
+// writing through db_.
+class SqliteDbTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto db = SqliteDb::open(db_path_, SqliteDb::Mode::kReadWriteCreate);
@@ -59,6 +61,14 @@ class SqliteSourceTest : public ::testing::Test {
     db_ = std::move(db).value();
   }
   void exec(const std::string& sql) { ASSERT_TRUE(db_.exec(sql).is_ok()) << sql; }
+
+  TempDir dir_;
+  std::string db_path_ = dir_.file("agency.db");
+  SqliteDb db_;
+};
+
+class SqliteSourceTest : public SqliteDbTest {
+ protected:
   int64_t scalar(const std::string& sql) {
     auto stmt = db_.prepare(sql);
     EXPECT_TRUE(stmt) << sql;
@@ -129,9 +139,6 @@ class SqliteSourceTest : public ::testing::Test {
     return out;
   }
 
-  TempDir dir_;
-  std::string db_path_ = dir_.file("agency.db");
-  SqliteDb db_;
   nlohmann::json cursor_ = nullptr;
   std::vector<std::string> advisories_;
 };

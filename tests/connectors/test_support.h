@@ -1,5 +1,5 @@
-// Shared by connector and plugin tests: a sink that copies rows out, and a
-// per-test temporary directory.
+// Shared by connector and plugin tests: a sink that copies rows out (and
+// one that also keeps bad input), and a per-test temporary directory.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -39,6 +39,33 @@ class CollectingSink : public RowSink {
   }
   std::vector<std::vector<OwnedValue>> rows;
   std::optional<size_t> fail_at;  // refuse the row with this index
+};
+
+// One BadInput, copied.
+struct BadRecord {
+  std::string source_ref;
+  std::string reason;
+  std::string raw;
+};
+
+// A CollectingSink that also keeps every BadInput it is given.
+class BadInputSink : public CollectingSink {
+ public:
+  Status on_bad_input(const BadInput& bad) override {
+    bad_inputs.push_back({std::string(bad.source_ref), std::string(bad.reason), std::string(bad.raw)});
+    return Status::ok();
+  }
+  std::vector<std::string> refs() const { return pick(&BadRecord::source_ref); }
+  std::vector<std::string> reasons() const { return pick(&BadRecord::reason); }
+  std::vector<std::string> raws() const { return pick(&BadRecord::raw); }
+  std::vector<BadRecord> bad_inputs;
+
+ private:
+  std::vector<std::string> pick(std::string BadRecord::*field) const {
+    std::vector<std::string> out;
+    for (const BadRecord& b : bad_inputs) out.push_back(b.*field);
+    return out;
+  }
 };
 
 // A fresh directory for the running test, removed at the end of the test.

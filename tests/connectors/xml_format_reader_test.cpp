@@ -12,17 +12,9 @@
 namespace dxhub {
 namespace {
 
+using testing::BadInputSink;
 using testing::CollectingSink;
 using testing::TempDir;
-
-struct BadCollector : CollectingSink {
-  Status on_bad_input(const BadInput& bad) override {
-    bad_refs.emplace_back(bad.source_ref);
-    bad_reasons.emplace_back(bad.reason);
-    return Status::ok();
-  }
-  std::vector<std::string> bad_refs, bad_reasons;
-};
 
 std::string write(const TempDir& dir, const std::string& name, const std::string& text) {
   std::ofstream(dir.file(name), std::ios::binary) << text;
@@ -96,12 +88,12 @@ TEST(XmlFormatReader, NonElementRecordsAreBadInputWithRecordNumber) {
   nlohmann::json format = {{"kind", "xml"}, {"records_xpath", "/r/node()"}};
   auto reader = open_file_format(format, {path, "mixed.xml", nullptr}, {"v"});
   ASSERT_TRUE(reader);
-  BadCollector sink;
+  BadInputSink sink;
   ASSERT_EQ(*(*reader)->read(10, sink), 3u);
   EXPECT_EQ(sink.rows.size(), 2u);
-  ASSERT_EQ(sink.bad_refs.size(), 1u);
-  EXPECT_EQ(sink.bad_refs[0], "mixed.xml record 2");
-  EXPECT_EQ(sink.bad_reasons[0], "record is not an element");
+  ASSERT_EQ(sink.refs().size(), 1u);
+  EXPECT_EQ(sink.refs()[0], "mixed.xml record 2");
+  EXPECT_EQ(sink.reasons()[0], "record is not an element");
 }
 
 TEST(XmlFormatReader, HostileFilesAreKDataNamingTheFile) {
