@@ -18,6 +18,7 @@
 #include "sandbox/province/province_server.h"
 #include "core/state/state_lock.h"
 #include "sandbox/sample/household_generator.h"
+#include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/subprocess.h"
 
 namespace dxhub {
@@ -26,9 +27,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::string kBin = std::string(DXHUB_BINARY_DIR) + "/bin/dxhub";
-const std::string kPlugin = std::string(DXHUB_BINARY_DIR) + "/plugins/libdxhub_public_security.so";
-const std::string kMappings = std::string(DXHUB_SOURCE_DIR) + "/mappings";
+using testing::unwrap_union;
+const std::string kBin = testing::kDxhubBinary;
+const std::string kPlugin = testing::plugin_library("public_security");
+const std::string kMappings = testing::kMappingsDir;
 const std::string kCheckOutbox = std::string(DXHUB_SOURCE_DIR) + "/tests/e2e/check_outbox.py";
 
 // Days since 1970-01-01 of a 'YYYY-MM-DD' text, computed with <chrono>
@@ -47,22 +49,11 @@ int64_t shanghai_millis(const std::string& text) {
   return (seconds - 8 * 3600) * 1000;
 }
 
-// avro-c renders a union value as {"branch": value}; unwrap it.
-json unwrap_union(const json& v) {
-  if (v.is_object() && v.size() == 1) return v.begin().value();
-  return v;
-}
-
-class EndToEnd : public ::testing::Test {
+class EndToEnd : public testing::HubFixture {
  protected:
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("dxhub_e2e_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    HubFixture::SetUp();
     source_ = (dir_ / "public_security.db").string();
-    app_key_ = "e2e-" + protocol::random_hex(4);
-    secret_ = protocol::random_hex(32);
     std::ifstream mapping(kMappings + "/public_security/household_population.mapping.json");
     json m = json::parse(mapping);
     for (const auto& f : m["fields"]) {
@@ -70,92 +61,14 @@ class EndToEnd : public ::testing::Test {
     }
   }
 
-  void TearDown() override {
-    if (province_) province_->stop();
-    fs::remove_all(dir_);
-  }
-
-  // A loopback port with nothing listening on it (a province that is down).
-  uint16_t unused_port() {
-    start_province();
-    uint16_t port = port_;
-    province_->stop();
-    province_.reset();
-    return port;
-  }
-
-  void start_province(uint16_t port = 0) {
-    province::ProvinceConfig cfg;
-    cfg.port = port;
-    cfg.db_path = (dir_ / "province.db").string();
-    cfg.credentials[app_key_] = province::AppCredential{secret_};
-    province_ = std::make_unique<province::ProvinceServer>(cfg);
-    ASSERT_TRUE(province_->start().is_ok());
-    port_ = province_->port();
-  }
-
   std::string write_config(const json& overrides = json::object()) {
-    json cfg = {{"state_db", (dir_ / "state.db").string()},
-                {"mappings_dir", kMappings},
-                {"log_level", "info"},
-                {"province",
-                 {{"url", "http://127.0.0.1:" + std::to_string(port_)},
-                  {"app_key", app_key_},
-                  {"app_secret_env", "DXHUB_TEST_SECRET"},
-                  {"signature_method", "HMAC-SM3"},
-                  {"max_attempts", 2},
-                  {"backoff_initial_ms", 10},
-                  {"connect_timeout_ms", 2000},
-                  {"request_timeout_ms", 20000}}},
-                {"sync", {{"batch_rows", 3000}, {"codec", "snappy"}}},
-                {"plugins",
-                 {{{"name", "public_security"}, {"path", kPlugin}, {"settings", {{"household_db", source_}}}}}}};
+    json cfg = hub_config({{{"name", "public_security"}, {"path", kPlugin}, {"settings", {{"household_db", source_}}}}});
     cfg.merge_patch(overrides);
-    std::string path = (dir_ / "dxhub.json").string();
-    std::ofstream(path) << cfg.dump(2);
-    return path;
-  }
-
-  testing::ProcessResult dxhub(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {kBin};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto r = testing::run_process(argv, {{"DXHUB_TEST_SECRET", secret_}}, 300);
-    // The secret must never show up in anything the hub prints.
-    EXPECT_EQ(r.out.find(secret_), std::string::npos);
-    EXPECT_EQ(r.err.find(secret_), std::string::npos);
-    return r;
-  }
-
-  json sync_json(const std::string& config, int expected_exit = 0) {
-    auto r = dxhub({"-c", config, "sync", "--json"});
-    EXPECT_EQ(r.exit_code, expected_exit) << r.err;
-    json j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out << r.err;
-    return j;
-  }
-
-  ProvinceClient client() {
-    ProvinceConfig pc;
-    pc.base_url = "http://127.0.0.1:" + std::to_string(port_);
-    pc.app_key = app_key_;
-    pc.app_secret = secret_;
-    return ProvinceClient(pc);
+    return write_config_file(cfg);
   }
 
   // Every current record the province holds, by id_card.
-  std::map<std::string, json> province_records() {
-    std::map<std::string, json> out;
-    auto c = client();
-    for (int offset = 0;; offset += 5000) {
-      auto page = c.get("/api/v1/resources/household_population/records?offset=" + std::to_string(offset) +
-                        "&limit=5000");
-      EXPECT_TRUE(page) << page.status().to_string();
-      if (!page || (*page)["records"].empty()) break;
-      for (const auto& r : (*page)["records"]) out[r["id_card"].get<std::string>()] = r;
-      if (offset > 1'000'000) break;  // bounded
-    }
-    return out;
-  }
+  std::map<std::string, json> province_records() { return HubFixture::province_records("household_population", "id_card"); }
 
   // The source as the province should hold it, by id_card.
   std::map<std::string, json> expected_records() {
@@ -203,18 +116,9 @@ class EndToEnd : public ::testing::Test {
     EXPECT_EQ(compared, expected.size());
   }
 
-  json province_resource() {
-    auto info = client().get("/api/v1/resources/household_population");
-    EXPECT_TRUE(info) << info.status().to_string();
-    return info ? *info : json();
-  }
+  json province_resource() { return HubFixture::province_resource("household_population"); }
 
-  fs::path dir_;
   std::string source_;
-  std::string app_key_;
-  std::string secret_;
-  uint16_t port_ = 0;
-  std::unique_ptr<province::ProvinceServer> province_;
   std::map<std::string, json> codes_;
 };
 
