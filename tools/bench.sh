@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): builds, then runs tools/bench/run_bench.py. Pass --rows N, --codec, --skip-python.
+# Benchmarks (not tests): builds, then
+#   bash tools/bench.sh [--rows N] [--codec C] [--skip-python] [--compare-durability]
+#       a full sync into the mock province beside a C++ floor and a Python reference (tools/bench/run_bench.py);
+#   bash tools/bench.sh --connectors [--rows N] [--only KIND ...] [--json]
+#       one line per connector: read + map rows/s beside a floor for its feed kind (build/bin/dxhub-feed-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
 if ! bash tools/build.sh >"$log" 2>&1; then cat "$log"; rm -f "$log"; exit 1; fi
 rm -f "$log"
+if [[ "${1:-}" == "--connectors" ]]; then
+  shift
+  exec build/bin/dxhub-feed-bench --dir "$(mktemp -d)/feed-bench" "$@"
+fi
 exec /usr/bin/python3 tools/bench/run_bench.py "$@"

@@ -6,9 +6,11 @@
 
 namespace {
 std::atomic<size_t> g_allocations{0};
+thread_local size_t t_allocations = 0;
 
 void* counted_alloc(std::size_t size) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  ++t_allocations;
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
@@ -16,6 +18,7 @@ void* counted_alloc(std::size_t size) {
 
 namespace dxhub::testing {
 size_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
+size_t thread_allocation_count() { return t_allocations; }
 }  // namespace dxhub::testing
 
 void* operator new(std::size_t size) { return counted_alloc(size); }

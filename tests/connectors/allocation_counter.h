@@ -7,4 +7,7 @@
 
 namespace dxhub::testing {
 size_t allocation_count();
+// Those made by the calling thread only (servers running in-process on
+// other threads left out).
+size_t thread_allocation_count();
 }  // namespace dxhub::testing
