@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
@@ -12,6 +13,8 @@
 #include "core/cli/state_report.h"
 #include "core/common/json_text.h"
 #include "core/common/log.h"
+#include "core/daemon/daemon.h"
+#include "core/daemon/resource_plan.h"
 #include "core/engine/hub_config.h"
 #include "core/engine/sync_engine.h"
 #include "core/plugin/plugin_host.h"
@@ -58,6 +61,10 @@ int run_main(int argc, char** argv) {
   sync->add_option("-r,--resource", resources, "resource id (or plugin/resource); repeatable; default: all");
   sync->add_flag("--json", sync_json, "print the run summary as JSON instead of a table");
   add_wait(sync);
+
+  auto* run = app.add_subcommand(
+      "run", "daemon: sync every resource on its schedule until SIGTERM (SIGHUP reloads the configuration)");
+  add_wait(run);
 
   auto* plugins = app.add_subcommand("plugins", "list loaded plugins and the resources they declare");
   auto* state = app.add_subcommand("state", "show cursors, the outbox spool, quarantine, dead letters and last runs");
@@ -198,6 +205,13 @@ int run_main(int argc, char** argv) {
     return draft->rows_not_mapping > 0 ? dxhub::kExitDeadLetters : 0;
   }
 
+  if (*run) {
+    // The daemon loads (and on SIGHUP reloads) the configuration itself.
+    auto probe = dxhub::load_hub_config(config_path, /*need_secret=*/false);
+    dxhub::init_logging(!log_level.empty() ? log_level : (probe ? probe->log_level : "info"));
+    return dxhub::run_daemon(dxhub::DaemonOptions{config_path, wait_seconds});
+  }
+
   auto config = dxhub::load_hub_config(config_path, /*need_secret=*/sync->parsed());
   dxhub::init_logging(!log_level.empty() ? log_level : (config ? config->log_level : "info"));
   if (!config) return fail(config.status());
@@ -205,6 +219,22 @@ int run_main(int argc, char** argv) {
   if (*state) {
     auto report = dxhub::state_report(config->state_db, runs);
     if (!report) return fail(report.status());
+    // Each resource's schedule, last and next run as the daemon plans them.
+    std::vector<dxhub::Status> load_errors;
+    dxhub::PluginHost host = dxhub::PluginHost::load(config->plugins, config->mappings_dir, load_errors);
+    for (const auto& e : load_errors) spdlog::error("{}", e.message());
+    auto plan = dxhub::plan_resources(*config, host.resources());
+    (*report)["schedules"] = nlohmann::json::array();
+    if (plan) {
+      std::map<std::string, int64_t> starts;
+      if (report->contains("last_starts_ms")) starts = (*report)["last_starts_ms"].get<std::map<std::string, int64_t>>();
+      dxhub::apply_last_starts(*plan, starts);
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      (*report)["schedules"] = dxhub::schedule_view(*plan, now);
+    } else {
+      (*report)["schedules_error"] = plan.status().message();
+    }
     std::cout << (state_json ? dxhub::dump_json_safely(*report, 2) + "\n" : dxhub::format_state_report(*report));
     return 0;
   }

@@ -82,6 +82,8 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
         {{"resource", d.resource}, {"count", d.count}, {"discarded", d.discarded}, {"replayed", d.replayed}});
   }
 
+  DXHUB_ASSIGN_OR_RETURN(auto starts, store.last_resource_starts());
+  report["last_starts_ms"] = starts;  // resource -> ms of its newest run (for the schedules view)
   DXHUB_ASSIGN_OR_RETURN(auto last, store.last_runs(static_cast<size_t>(runs)));
   report["runs"] = nlohmann::json::array();
   for (const auto& run : last) {
@@ -145,6 +147,17 @@ std::string format_state_report(const nlohmann::json& report) {
   for (const auto& d : report["dead_letters"]) {
     out << "  " << d["resource"].get<std::string>() << "  " << d["count"] << " open, " << d["discarded"]
         << " discarded, " << d["replayed"] << " replayed\n";
+  }
+  if (report.contains("schedules")) {
+    out << "\nschedules (dxhub run):\n";
+    if (report.contains("schedules_error")) out << "  " << report["schedules_error"].get<std::string>() << "\n";
+    if (report["schedules"].empty() && !report.contains("schedules_error")) out << "  (no resources)\n";
+    for (const auto& s : report["schedules"]) {
+      const std::string last = s["last_run"].get<std::string>();
+      const std::string next = s["next_run"].get<std::string>();
+      out << "  " << s["resource"].get<std::string>() << "  " << s["schedule"].get<std::string>() << "  last run "
+          << (last.empty() ? "never" : last) << ", next " << (next.empty() ? "only by dxhub sync" : next) << "\n";
+    }
   }
   out << "\nlast runs:\n";
   if (report["runs"].empty()) out << "  (none)\n";

@@ -94,10 +94,17 @@ Status DeliveryWorker::deliver_all() {
   options.synchronous_full = target_.state_synchronous_full;
   DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(target_.state_db, options));
   ProvinceClient client(province_);
-  auto fingerprint =
-      client.register_schema(target_.resource, target_.schema_json, target_.primary_key, target_.name_zh);
-  if (!fingerprint) return fingerprint.status().with_context("schema registration");
-  spdlog::debug("resource {}: schema registered, fingerprint {}", target_.resource, *fingerprint);
+  // Registered before the first upload, not at start: a run with nothing to
+  // send (a fast poll that found no change) costs the province no request.
+  bool schema_registered = false;
+  auto register_schema = [&]() -> Status {
+    auto fingerprint =
+        client.register_schema(target_.resource, target_.schema_json, target_.primary_key, target_.name_zh);
+    if (!fingerprint) return fingerprint.status().with_context("schema registration");
+    spdlog::debug("resource {}: schema registered, fingerprint {}", target_.resource, *fingerprint);
+    schema_registered = true;
+    return Status::ok();
+  };
 
   DXHUB_ASSIGN_OR_RETURN(int64_t epoch, store.epoch());
   // Delete batches use the resource's tombstone schema (core/protocol/tombstone.h),
@@ -132,6 +139,7 @@ Status DeliveryWorker::deliver_all() {
       continue;
     }
     for (const auto& batch : batches) {
+      if (target_.stop != nullptr && target_.stop->load()) return Status::ok();  // the rest stays spooled
       // One SHA-256 per batch: a body damaged in the spool must not be signed and sent as if whole.
       if (protocol::sha256_hex(batch.body) != batch.digest) {
         constexpr const char* kCorrupt = "corrupt spool body (SHA-256 does not match the stored digest)";
@@ -139,6 +147,7 @@ Status DeliveryWorker::deliver_all() {
         quarantined(batch.batch_id, kCorrupt);
         continue;
       }
+      if (!schema_registered) DXHUB_RETURN_IF_ERROR(register_schema());
       const bool is_delete = !tombstone_fingerprint.empty() && batch.fingerprint == tombstone_fingerprint;
       if (is_delete && !tombstone_registered) {
         auto registered = client.register_schema(target_.resource, tombstone_json, target_.primary_key,

@@ -1,6 +1,7 @@
 // Drains one resource's outbox to the province on its own thread while the
-// reader keeps spooling. It registers the schema first, then uploads batches
-// in sequence order; a batch leaves the outbox only in the transaction that
+// reader keeps spooling. It registers the schema before its first upload
+// (a run with nothing to send makes no request), then uploads batches in
+// sequence order; a batch leaves the outbox only in the transaction that
 // records its receipt (or, refused for good, the one that quarantines it).
 //
 // Failures:
@@ -21,6 +22,7 @@
 // Every exception on the thread is caught and becomes the worker's Status.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -40,6 +42,10 @@ struct DeliveryTarget {
   std::string state_db;
   int quarantine_after = 3;            // delivery.quarantine_after
   bool state_synchronous_full = true;  // state_synchronous
+  // Once true (the daemon's SIGTERM), the worker stops after the upload in
+  // progress: its receipt is recorded, later batches stay spooled for the
+  // next run. Not an error.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // True for the province's authentication refusals (HTTP 401 or 403, as

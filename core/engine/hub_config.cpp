@@ -1,5 +1,8 @@
 #include "core/engine/hub_config.h"
 
+#include "core/scheduler/cron_expression.h"
+#include "core/scheduler/schedule.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +10,8 @@
 #include <sstream>
 
 #include "core/avro/codec.h"
+#include "core/scheduler/cron_expression.h"
+#include "core/scheduler/schedule.h"
 
 namespace dxhub {
 
@@ -150,10 +155,10 @@ Expected<RecordEncoder> parse_record_encoder(const std::string& name) {
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
                                          const std::string& origin, bool need_secret) {
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
-  for (const char* key : {"province", "sync", "delivery"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
+  for (const char* key : {"province", "sync", "delivery", "daemon"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
   DXHUB_RETURN_IF_ERROR(check_known_keys(
-      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "province", "sync", "delivery", "plugins"},
+      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "province", "sync", "delivery", "daemon", "plugins"},
       "", origin));
   HubConfig cfg;
   cfg.config_path = origin;
@@ -224,6 +229,35 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(check_known_keys(delivery, {"quarantine_after"}, "delivery.", origin));
   Reader d(delivery, "delivery.", origin);
   DXHUB_RETURN_IF_ERROR(d.integer("quarantine_after", cfg.delivery.quarantine_after, 1, 1000));
+
+  const nlohmann::json& daemon = doc.contains("daemon") ? doc["daemon"] : kEmpty;
+  DXHUB_RETURN_IF_ERROR(check_known_keys(daemon,
+                                         {"workers", "realtime_every_seconds", "periodic_cron", "timezone",
+                                          "jitter_seconds", "shutdown_grace_seconds", "schedules"},
+                                         "daemon.", origin));
+  Reader dm(daemon, "daemon.", origin);
+  DaemonSettings& ds = cfg.daemon;
+  DXHUB_RETURN_IF_ERROR(dm.integer("workers", ds.workers, 1, 64));
+  DXHUB_RETURN_IF_ERROR(dm.integer("realtime_every_seconds", ds.realtime_every_seconds, 1, 86400));
+  DXHUB_RETURN_IF_ERROR(dm.string("periodic_cron", ds.periodic_cron));
+  DXHUB_RETURN_IF_ERROR(dm.string("timezone", ds.timezone));
+  DXHUB_RETURN_IF_ERROR(dm.integer("jitter_seconds", ds.jitter_seconds, 0, 3600));
+  DXHUB_RETURN_IF_ERROR(dm.integer("shutdown_grace_seconds", ds.shutdown_grace_seconds, 1, 3600));
+  auto offset = scheduler::parse_timezone(ds.timezone);
+  if (!offset) return dm.error("timezone", offset.status().message());
+  ds.utc_offset_seconds = *offset;
+  if (auto cron = scheduler::CronExpression::parse(ds.periodic_cron); !cron) {
+    return dm.error("periodic_cron", cron.status().message());
+  }
+  ds.schedules = daemon.value("schedules", nlohmann::json::object());
+  if (!ds.schedules.is_object()) return dm.error("schedules", "must be an object {\"<resource>\": {...}}");
+  for (const auto& [resource, spec] : ds.schedules.items()) {
+    // Checked here so that a reload refuses a bad one; whether the resource
+    // exists is known only once the plugins are loaded (the daemon checks).
+    auto checked = scheduler::resolve_schedule("manual", spec, scheduler::ScheduleDefaults{},
+                                               origin + ": daemon.schedules." + resource);
+    if (!checked) return checked.status();
+  }
 
   if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
     return config_error(origin + ": plugins must be an array of {name, path, settings}");

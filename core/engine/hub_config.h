@@ -46,6 +46,20 @@ struct DeliverySettings {
   int quarantine_after = 3;
 };
 
+// `dxhub run` (core/daemon): schedules, workers, shutdown. Per-resource
+// schedules come from the plugin's declaration, overridden here
+// (core/scheduler/schedule.h says what each form means).
+struct DaemonSettings {
+  int workers = 2;                          // resources synced at once
+  int64_t realtime_every_seconds = 10;      // what "realtime" declarations poll at
+  std::string periodic_cron = "0 2 * * *";  // what "periodic" declarations run at
+  std::string timezone = "Asia/Shanghai";   // of cron expressions
+  int32_t utc_offset_seconds = 8 * 3600;    // parsed from timezone
+  int64_t jitter_seconds = 30;              // spread of cron slots per resource
+  int64_t shutdown_grace_seconds = 30;      // SIGTERM: running syncs get this long to stop
+  nlohmann::json schedules = nlohmann::json::object();  // resource id -> override object
+};
+
 struct HubConfig {
   std::string config_path;             // where it was loaded from ("" when built in code)
   std::string state_db;
@@ -54,6 +68,7 @@ struct HubConfig {
   ProvinceConfig province;
   SyncSettings sync;
   DeliverySettings delivery;
+  DaemonSettings daemon;
   bool state_synchronous_full = true;  // "state_synchronous": "full" (default) | "normal"
   std::vector<PluginConfig> plugins;
 };

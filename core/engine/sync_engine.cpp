@@ -286,7 +286,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   // Delivery starts at once: batches left from earlier runs go first.
   DeliveryWorker delivery(config_.province,
                           DeliveryTarget{resource, spec.name_zh, schema->json(), mapper->primary_key(), config_.state_db,
-                                         config_.delivery.quarantine_after, config_.state_synchronous_full});
+                                         config_.delivery.quarantine_after, config_.state_synchronous_full, stop_});
   delivery.start();
 
   result.read_status = [&]() -> Status {
@@ -368,8 +368,19 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     // kept rather than built and dumped again (it may carry a large boundary set).
     std::string cursor_from = cursor_text(connector->cursor());
     nlohmann::json cursor_now = connector->cursor();
+    // A stop (the daemon's SIGTERM) ends reading between chunks: every chunk
+    // before is durable with its cursor, the rest follows next run.
+    auto stopped = [&] {
+      result.stopped = true;
+      spdlog::info("resource {}: stop requested; reading ended after a durable chunk, the rest follows next run",
+                   resource);
+      return Status::ok();
+    };
     for (;;) {
-      DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery));
+      if (stop_requested()) return stopped();
+      Status room = wait_for_outbox_room(store, resource, config_.sync.max_outbox_bytes, delivery);
+      if (!room.is_ok() && stop_requested()) return stopped();  // delivery ended for the stop, not a failure
+      DXHUB_RETURN_IF_ERROR(room);
       DXHUB_ASSIGN_OR_RETURN(int64_t sequence, store.next_sequence(resource));
       DXHUB_RETURN_IF_ERROR(begin_chunk(sequence, cursor_from));
       sink.dead_letters.clear();
@@ -466,7 +477,7 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
     summary.errors.push_back(store.status());
     return summary;
   }
-  if (auto run_id = store->begin_run("sync"); run_id) summary.run_id = *run_id;
+  if (auto run_id = store->begin_run(command_); run_id) summary.run_id = *run_id;
 
   std::vector<ResourceSpec> specs = host_.resources();
   for (const auto& name : only) {
@@ -476,6 +487,7 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
   }
   for (const auto& spec : specs) {
     if (!selected(spec, only)) continue;
+    if (stop_requested()) break;
     spdlog::info("resource {}/{}: sync started", spec.plugin, spec.resource_id);
     ResourceResult r = sync_resource(spec, *store);
     if (!r.read_status.is_ok()) {
@@ -586,6 +598,7 @@ nlohmann::json RunSummary::to_json() const {
                               {"deletes_spooled", r.deletes_spooled},
                               {"rows_deleted", r.rows_deleted},
                               {"status", r.status_text()},
+                              {"stopped", r.stopped},
                               {"read_status", r.read_status.to_string()},
                               {"delivery_status", r.delivery_status.to_string()}});
   }

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+
 #include <string>
 #include <vector>
 
@@ -32,6 +34,7 @@ struct ResourceResult {
   int64_t rows_unchanged = 0;       // change_detection "snapshot": rows read equal to the last pass (not sent)
   int64_t deletes_spooled = 0;      // tombstones among rows_spooled
   int64_t rows_deleted = 0;         // tombstones among rows_delivered
+  bool stopped = false;             // a stop was requested: reading ended after a durable chunk (the rest next run)
   std::string first_dead_letter;  // the first dead letter's field/column (never its value)
   Status read_status;             // config / source errors; kData: dead-letter threshold crossed
   Status delivery_status;         // delivery errors
@@ -74,14 +77,26 @@ class SyncEngine {
   // resource when empty. Failures of one resource do not stop the others.
   RunSummary run(const std::vector<std::string>& only, std::vector<Status> load_errors = {});
 
+  // Once *stop is true, each resource stops reading after its current chunk
+  // is durable (cursor and batch committed together, so the next run goes on
+  // from there), delivers what it spooled and returns; resources not begun
+  // are skipped. The daemon sets it on SIGTERM.
+  void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
+  // The command recorded in run history ("sync" by default, "run" for the daemon).
+  void set_command(std::string command) { command_ = std::move(command); }
+
  private:
   // `store` is the run's own connection to the state (the delivery worker
   // opens a second one for its thread).
   ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
   StateStoreOptions state_options() const;
 
+  bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
+
   const HubConfig& config_;
   PluginHost& host_;
+  const std::atomic<bool>* stop_ = nullptr;
+  std::string command_ = "sync";
 };
 
 }  // namespace dxhub

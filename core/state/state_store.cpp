@@ -677,6 +677,18 @@ Expected<std::vector<RunInfo>> StateStore::last_runs(size_t count) {
   return out;
 }
 
+Expected<std::map<std::string, int64_t>> StateStore::last_resource_starts() {
+  DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare("SELECT rr.resource, max(r.started_at) FROM run_resources rr "
+                                                "JOIN runs r ON r.run_id = rr.run_id GROUP BY rr.resource"));
+  std::map<std::string, int64_t> out;
+  for (;;) {
+    DXHUB_ASSIGN_OR_RETURN(bool has_row, stmt.step());
+    if (!has_row) break;
+    out[column_string(stmt, 0)] = stmt.column_int64(1);
+  }
+  return out;
+}
+
 Expected<std::vector<DeadLetterCount>> StateStore::dead_letter_counts() {
   DXHUB_ASSIGN_OR_RETURN(auto stmt,
                          db_.prepare("SELECT resource, sum(state = 'open'), sum(state = 'discarded'), "

@@ -61,6 +61,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -354,6 +355,9 @@ class StateStore {
   Expected<std::vector<OutboxSummary>> outbox_summary();
   Expected<std::vector<ReceiptSummary>> receipt_summary();
   Expected<std::vector<RunInfo>> last_runs(size_t count);  // newest first
+  // Per resource: started_at (ms) of the newest run that recorded it (the
+  // daemon's "last run", from which a missed slot is judged).
+  Expected<std::map<std::string, int64_t>> last_resource_starts();
   Expected<std::vector<DeadLetterCount>> dead_letter_counts();
   Expected<std::vector<QuarantineSummary>> quarantine_summary();
   // Newest first; empty resource = all. limit 0 = no limit. `state` "" = any.

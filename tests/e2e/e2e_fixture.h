@@ -53,8 +53,10 @@ class HubFixture : public ::testing::Test {
   }
 
   // Starts the province on `port` (0: ephemeral) with its own database file.
-  void start_province(uint16_t port = 0, const std::string& db_name = "province.db") {
+  void start_province(uint16_t port = 0, const std::string& db_name = "province.db",
+                      const province::FaultSettings& faults = {}) {
     province::ProvinceConfig cfg;
+    cfg.faults = faults;
     cfg.port = port;
     cfg.db_path = (dir_ / db_name).string();
     cfg.credentials[app_key_] = province::AppCredential{secret_};

@@ -68,4 +68,74 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::map<s
   return result;
 }
 
+BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
+                                     const std::map<std::string, std::string>& env, std::string log_path)
+    : log_path_(std::move(log_path)) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  pid_ = pid;
+}
+
+BackgroundProcess::~BackgroundProcess() {
+  if (pid_ > 0 && !exit_code_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void BackgroundProcess::signal(int signal_number) const {
+  if (pid_ > 0 && !exit_code_) kill(pid_, signal_number);
+}
+
+std::optional<int> BackgroundProcess::wait(int timeout_seconds) {
+  if (exit_code_ || pid_ <= 0) return exit_code_;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  for (;;) {
+    int status = 0;
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      return exit_code_;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    usleep(20'000);
+  }
+}
+
+bool BackgroundProcess::running() { return !wait(0).has_value(); }
+
+std::string BackgroundProcess::log() const {
+  std::string text;
+  int fd = open(log_path_.c_str(), O_RDONLY);
+  if (fd < 0) return text;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
+
+bool BackgroundProcess::wait_for_log(const std::string& text, int times, int timeout_seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  for (;;) {
+    const std::string now = log();
+    int found = 0;
+    for (size_t p = now.find(text); p != std::string::npos; p = now.find(text, p + 1)) ++found;
+    if (found >= times) return true;
+    if (!running() || std::chrono::steady_clock::now() >= deadline) return false;
+    usleep(50'000);
+  }
+}
+
 }  // namespace dxhub::testing

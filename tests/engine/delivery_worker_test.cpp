@@ -205,6 +205,27 @@ TEST_F(DeliveryWorkerTest, CorruptSpoolBodyIsQuarantinedAtOnceAndNeverSent) {
   EXPECT_NE((*q)[0].reasons[0].first.find("corrupt spool body"), std::string::npos);
 }
 
+// A run with nothing spooled (a fast poll that found no change) sends the
+// province nothing at all, not even the schema registration.
+TEST_F(DeliveryWorkerTest, NothingSpooledMeansNoRequest) {
+  (void)store();
+  Status status = run_delivery(3);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  EXPECT_EQ(server_.requests().size(), 0u);
+  // With a batch the schema goes first, then the batch.
+  {
+    StateStore s = store();
+    spool(s, "b1", 1);
+  }
+  server_.push(schema_ok());
+  server_.push(receipt("b1", 2, digest("b1"), epoch(), 1));
+  int64_t delivered = 0;
+  EXPECT_TRUE(run_delivery(3, &delivered).is_ok());
+  EXPECT_EQ(delivered, 1);
+  ASSERT_EQ(server_.requests().size(), 2u);
+  EXPECT_TRUE(server_.requests()[0].target.ends_with("/schemas")) << server_.requests()[0].target;
+}
+
 // The province's message cut inside a UTF-8 character ends up in the
 // state's last_error; nothing throws on the way.
 TEST_F(DeliveryWorkerTest, RefusalTextWithInvalidUtf8IsKept) {

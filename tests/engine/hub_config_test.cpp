@@ -162,5 +162,52 @@ TEST_F(HubConfigTest, StateDeliveryAndThresholdKeys) {
   }
 }
 
+TEST_F(HubConfigTest, DaemonSectionDefaultsAndValues) {
+  auto cfg = load(minimal());
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_EQ(cfg->daemon.workers, 2);
+  EXPECT_EQ(cfg->daemon.realtime_every_seconds, 10);
+  EXPECT_EQ(cfg->daemon.periodic_cron, "0 2 * * *");
+  EXPECT_EQ(cfg->daemon.utc_offset_seconds, 8 * 3600);
+  EXPECT_EQ(cfg->daemon.jitter_seconds, 30);
+  EXPECT_EQ(cfg->daemon.shutdown_grace_seconds, 30);
+  EXPECT_TRUE(cfg->daemon.schedules.empty());
+
+  json doc = minimal();
+  doc["daemon"] = {{"workers", 4}, {"timezone", "UTC"}, {"periodic_cron", "@daily"},
+                   {"schedules", {{"household_population", {{"every_seconds", 5}}}}}};
+  cfg = load(doc);
+  ASSERT_TRUE(cfg) << cfg.status().to_string();
+  EXPECT_EQ(cfg->daemon.workers, 4);
+  EXPECT_EQ(cfg->daemon.utc_offset_seconds, 0);
+  EXPECT_EQ(cfg->daemon.schedules["household_population"]["every_seconds"], 5);
+}
+
+TEST_F(HubConfigTest, BadDaemonSettingsNameTheKey) {
+  struct Case {
+    json daemon;
+    const char* says;
+  };
+  for (const Case& c : {Case{{{"workers", 0}}, "daemon.workers"},
+                        Case{{{"workers", "2"}}, "daemon.workers"},
+                        Case{{{"timezone", "Europe/Paris"}}, "daemon.timezone"},
+                        Case{{{"periodic_cron", "0 25 * * *"}}, "daemon.periodic_cron: cron \"0 25 * * *\": hour"},
+                        Case{{{"shutdown_grace_seconds", 0}}, "daemon.shutdown_grace_seconds"},
+                        Case{{{"jitter", 5}}, "daemon.jitter"},
+                        Case{{{"schedules", {{"household_population", {{"cron", "* * *"}}}}}},
+                             "daemon.schedules.household_population: cron"},
+                        Case{{{"schedules", {{"household_population", {{"every_seconds", 1}, {"cron", "* * * * *"}}}}}},
+                             "one of"},
+                        Case{{{"schedules", json::array()}}, "daemon.schedules"},
+                        Case{json::array(), "daemon"}}) {
+    json doc = minimal();
+    doc["daemon"] = c.daemon;
+    auto cfg = load(doc);
+    ASSERT_FALSE(cfg) << c.daemon.dump();
+    EXPECT_EQ(cfg.status().code(), StatusCode::kConfig);
+    EXPECT_NE(cfg.status().message().find(c.says), std::string::npos) << c.daemon.dump() << ": " << cfg.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace dxhub

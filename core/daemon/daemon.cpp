@@ -1,0 +1,259 @@
+#include "core/daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/daemon/resource_plan.h"
+#include "core/engine/hub_config.h"
+#include "core/engine/sync_engine.h"
+#include "core/plugin/plugin_host.h"
+#include "core/scheduler/schedule_planner.h"
+#include "core/state/state_lock.h"
+#include "core/state/state_store.h"
+
+namespace dxhub {
+
+namespace {
+
+namespace asio = boost::asio;
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// One loaded configuration with its plugins. Runs hold a reference, so a
+// reload never unloads a plugin under a running sync.
+struct Generation {
+  HubConfig config;
+  PluginHost host;
+  std::vector<scheduler::PlannedResource> plan;
+};
+
+// Loads the config and its plugins and resolves every resource's schedule.
+// `strict`: any plugin that fails to load refuses the whole generation (a
+// reload); at start the others go on without it.
+Expected<std::shared_ptr<Generation>> load_generation(const std::string& path, bool strict) {
+  DXHUB_ASSIGN_OR_RETURN(HubConfig config, load_hub_config(path));
+  auto generation = std::make_shared<Generation>();
+  generation->config = std::move(config);
+  std::vector<Status> load_errors;
+  generation->host = PluginHost::load(generation->config.plugins, generation->config.mappings_dir, load_errors);
+  for (const auto& e : load_errors) spdlog::error("daemon: {}", e.message());
+  if (strict && !load_errors.empty()) return load_errors.front();
+
+  DXHUB_ASSIGN_OR_RETURN(generation->plan, plan_resources(generation->config, generation->host.resources()));
+  if (generation->plan.empty()) return config_error(path + ": no resources to schedule");
+  return generation;
+}
+
+class Daemon {
+ public:
+  Daemon(std::string config_path, std::shared_ptr<Generation> generation, StateLock lock)
+      : config_path_(std::move(config_path)),
+        current_(std::move(generation)),
+        lock_(std::move(lock)),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        timer_(io_),
+        grace_timer_(io_),
+        workers_(static_cast<size_t>(current_->config.daemon.workers)) {}
+
+  int run() {
+    reset_plan();
+    wait_for_signal();
+    arm_timer();
+    spdlog::info("daemon: running {} resources on {} workers (config {}); SIGTERM stops, SIGHUP reloads",
+                 current_->plan.size(), current_->config.daemon.workers, config_path_);
+    io_.run();
+    if (abandoned_) {
+      // Runs did not end within the grace period; every commit they made is
+      // consistent, so the next start resumes. Their threads cannot be joined.
+      spdlog::warn("daemon: {} runs still going after {} s; exiting without them", in_flight_,
+                   current_->config.daemon.shutdown_grace_seconds);
+      spdlog::shutdown();
+      std::_Exit(kExitOk);
+    }
+    workers_.join();
+    spdlog::info("daemon: stopped");
+    return kExitOk;
+  }
+
+ private:
+  // Planner entries with the last run of each resource from the state.
+  void reset_plan() {
+    std::map<std::string, int64_t> last_starts;
+    auto store = StateStore::open(current_->config.state_db, StateStoreOptions{});
+    if (store) {
+      if (auto starts = store->last_resource_starts(); starts) last_starts = std::move(*starts);
+    } else {
+      spdlog::warn("daemon: cannot read run history ({}): every resource counts as never run",
+                   store.status().message());
+    }
+    std::vector<scheduler::PlannedResource> plan = current_->plan;
+    apply_last_starts(plan, last_starts);
+    const int64_t now = now_seconds();
+    planner_.reset(std::move(plan), now);
+    for (const auto& v : planner_.view()) {
+      spdlog::info("daemon: resource {}: {}; next run {}", v.resource, v.schedule,
+                   v.running ? "after the running one" : v.next_due == 0 ? "never (manual)" : iso_time_ms(v.next_due * 1000));
+    }
+  }
+
+  void wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      if (signal == SIGHUP) {
+        reload();
+        wait_for_signal();
+        return;
+      }
+      begin_stop(signal);
+    });
+  }
+
+  void arm_timer() {
+    if (stopping_) return;
+    const int64_t now = now_seconds();
+    // Wake at the next due time, and at least every minute (a clock step,
+    // a suspended machine).
+    int64_t wait_s = 60;
+    if (auto wake = planner_.next_wakeup(); wake) wait_s = std::clamp<int64_t>(*wake - now, 0, 60);
+    timer_.expires_after(std::chrono::seconds(wait_s));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      for (const std::string& resource : planner_.take_due(now_seconds())) start_run(resource);
+      arm_timer();
+    });
+  }
+
+  void start_run(const std::string& resource) {
+    ++in_flight_;
+    std::shared_ptr<Generation> generation = current_;
+    asio::post(workers_, [this, generation, resource] {
+      ResourceResult result;
+      bool ran = false;
+      try {
+        SyncEngine engine(generation->config, generation->host);
+        engine.set_stop_flag(&stop_);
+        engine.set_command("run");
+        RunSummary summary = engine.run({resource});
+        for (auto& r : summary.resources) {
+          result = std::move(r);
+          ran = true;
+        }
+        for (const auto& e : summary.errors) spdlog::error("daemon: resource {}: {}", resource, e.to_string());
+      } catch (const std::exception& e) {
+        spdlog::error("daemon: resource {}: run failed: {}", resource, e.what());
+      } catch (...) {
+        spdlog::error("daemon: resource {}: run failed", resource);
+      }
+      if (ran) {
+        spdlog::info("daemon: resource {}: run ended: {}{}", resource, result.status_text(),
+                     result.stopped ? " (stopped for shutdown; the rest follows next run)" : "");
+      }
+      asio::post(io_, [this, resource] { run_ended(resource); });
+    });
+  }
+
+  void run_ended(const std::string& resource) {
+    --in_flight_;
+    planner_.finished(resource, now_seconds());
+    if (stopping_) {
+      if (in_flight_ == 0) {
+        grace_timer_.cancel();
+        io_.stop();
+      }
+      return;
+    }
+    timer_.cancel();  // re-armed for the new next due time
+    arm_timer();
+  }
+
+  void reload() {
+    spdlog::info("daemon: SIGHUP: reloading {}", config_path_);
+    auto next = load_generation(config_path_, /*strict=*/true);
+    if (!next) {
+      spdlog::error("daemon: reload refused, keeping the running configuration: {}", next.status().message());
+      return;
+    }
+    if ((*next)->config.state_db != current_->config.state_db) {
+      spdlog::error("daemon: reload refused, keeping the running configuration: state_db changed ({} -> {}); "
+                    "restart the daemon to use another state",
+                    current_->config.state_db, (*next)->config.state_db);
+      return;
+    }
+    if ((*next)->config.daemon.workers != current_->config.daemon.workers) {
+      spdlog::warn("daemon: daemon.workers changed to {}: takes effect on restart", (*next)->config.daemon.workers);
+    }
+    current_ = std::move(*next);
+    reset_plan();
+    spdlog::info("daemon: reloaded: {} resources", current_->plan.size());
+    timer_.cancel();
+    arm_timer();
+  }
+
+  void begin_stop(int signal) {
+    stopping_ = true;
+    stop_ = true;
+    timer_.cancel();
+    signals_.cancel();
+    spdlog::info("daemon: {}: stopping; {} runs finish their current chunk and deliver what they spooled",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM", in_flight_);
+    if (in_flight_ == 0) {
+      io_.stop();
+      return;
+    }
+    grace_timer_.expires_after(std::chrono::seconds(current_->config.daemon.shutdown_grace_seconds));
+    grace_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      abandoned_ = true;
+      io_.stop();
+    });
+  }
+
+  std::string config_path_;
+  std::shared_ptr<Generation> current_;
+  StateLock lock_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer timer_;
+  asio::steady_timer grace_timer_;
+  asio::thread_pool workers_;
+  scheduler::SchedulePlanner planner_;
+  std::atomic<bool> stop_{false};
+  bool stopping_ = false;
+  bool abandoned_ = false;
+  int in_flight_ = 0;
+};
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& options) {
+  auto first = load_generation(options.config_path, /*strict=*/false);
+  if (!first) {
+    spdlog::error("daemon: {}", first.status().to_string());
+    return exit_code_for_status(first.status());
+  }
+  auto lock = StateLock::acquire((*first)->config.state_db, "run", options.lock_wait_seconds);
+  if (!lock) {
+    spdlog::error("daemon: {}", lock.status().message());
+    return exit_code_for_status(lock.status());
+  }
+  Daemon daemon(options.config_path, std::move(*first), std::move(*lock));
+  return daemon.run();
+}
+
+}  // namespace dxhub

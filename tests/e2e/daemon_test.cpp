@@ -1,0 +1,207 @@
+// `dxhub run`, the real binary as a daemon against the mock province on
+// 127.0.0.1: schedules fire, signals stop and reload it, a one-shot sync is
+// kept out, and a SIGTERM in the middle of a sync loses and repeats nothing.
+// Intervals of one second keep it short; every wait is bounded.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/common/sqlite_db.h"
+#include "sandbox/sample/household_generator.h"
+#include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/subprocess.h"
+
+namespace dxhub {
+namespace {
+
+using nlohmann::json;
+
+class Daemon : public testing::HubFixture {
+ protected:
+  void SetUp() override {
+    HubFixture::SetUp();
+    source_ = (dir_ / "public_security.db").string();
+  }
+
+  void generate(int64_t rows) {
+    sample::HouseholdOptions gen;
+    gen.rows = rows;
+    ASSERT_TRUE(sample::generate_household_db(source_, gen).is_ok());
+  }
+
+  json config(const json& daemon_settings, int64_t batch_rows = 3000) const {
+    json cfg = hub_config({{{"name", "public_security"},
+                            {"path", testing::plugin_library("public_security")},
+                            {"settings", {{"household_db", source_}}}}});
+    cfg["daemon"] = daemon_settings;
+    cfg["sync"]["batch_rows"] = batch_rows;
+    return cfg;
+  }
+
+  static json every_second() {
+    return {{"jitter_seconds", 0}, {"shutdown_grace_seconds", 20},
+            {"schedules", {{"household_population", {{"every_seconds", 1}}}}}};
+  }
+
+  std::unique_ptr<testing::BackgroundProcess> start_daemon(const std::string& config_path,
+                                                           const std::string& log_name = "daemon.log") {
+    return std::make_unique<testing::BackgroundProcess>(
+        std::vector<std::string>{testing::kDxhubBinary, "-c", config_path, "run"},
+        std::map<std::string, std::string>{{"DXHUB_TEST_SECRET", secret_}}, (dir_ / log_name).string());
+  }
+
+  // 0 until the province knows the resource.
+  int64_t province_count(const char* field) {
+    auto info = client().get("/api/v1/resources/household_population");
+    return info && info->is_object() ? info->value(field, int64_t{0}) : 0;
+  }
+
+  // Polls the province until `field` reaches `want` (bounded).
+  bool wait_for_province(const char* field, int64_t want, int timeout_seconds) {
+    for (int i = 0; i < timeout_seconds * 10; ++i) {
+      if (province_count(field) >= want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  void expect_no_secret(const testing::BackgroundProcess& daemon) {
+    EXPECT_EQ(daemon.log().find(secret_), std::string::npos);
+  }
+
+  std::string source_;
+};
+
+TEST_F(Daemon, RunsOnItsScheduleAndStopsCleanlyOnSigterm) {
+  generate(2000);
+  start_province();
+  const std::string cfg = write_config_file(config(every_second()));
+  auto daemon = start_daemon(cfg);
+  ASSERT_TRUE(daemon->wait_for_log("daemon: resource household_population: run ended: ok", 3, 60)) << daemon->log();
+  EXPECT_EQ(province_count("records"), 2000);
+
+  // Changes made while it runs arrive with the next runs, once.
+  sample::HouseholdChanges changes;
+  changes.change = 100;
+  changes.add = 50;
+  changes.timestamp = "2030-01-01 09:00:00";
+  ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
+  ASSERT_TRUE(wait_for_province("rows_received", 2150, 60)) << daemon->log();
+  ASSERT_TRUE(daemon->wait_for_log("run ended: ok", 6, 60));
+
+  daemon->signal(SIGTERM);
+  auto exit_code = daemon->wait(30);
+  ASSERT_TRUE(exit_code) << daemon->log();
+  EXPECT_EQ(*exit_code, 0) << daemon->log();
+  EXPECT_NE(daemon->log().find("daemon: stopped"), std::string::npos);
+  EXPECT_EQ(province_count("records"), 2050);
+  EXPECT_EQ(province_count("rows_received"), 2150);  // nothing sent twice
+  expect_no_secret(*daemon);
+
+  // Its runs are in the run history as "run".
+  auto state = dxhub({"-c", cfg, "state", "--json", "--runs", "3"});
+  ASSERT_EQ(state.exit_code, 0) << state.err;
+  json report = json::parse(state.out);
+  ASSERT_FALSE(report["runs"].empty());
+  EXPECT_EQ(report["runs"][0]["command"], "run");
+  // ... and `dxhub state` shows each resource's schedule, last and next run.
+  ASSERT_EQ(report["schedules"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["schedules"][0]["resource"], "household_population");
+  EXPECT_EQ(report["schedules"][0]["schedule"], "every 1 s");
+  EXPECT_NE(report["schedules"][0]["last_run"], "");
+  EXPECT_NE(report["schedules"][0]["next_run"], "");
+  auto text = dxhub({"-c", cfg, "state"});
+  EXPECT_NE(text.out.find("schedules (dxhub run):\n  household_population  every 1 s  last run 20"), std::string::npos)
+      << text.out;
+}
+
+TEST_F(Daemon, OneShotSyncIsRefusedWhileTheDaemonHoldsTheState) {
+  generate(500);
+  start_province();
+  const std::string cfg = write_config_file(config(every_second()));
+  auto daemon = start_daemon(cfg);
+  ASSERT_TRUE(daemon->wait_for_log("run ended", 1, 60)) << daemon->log();
+  auto one_shot = dxhub({"-c", cfg, "sync"});
+  EXPECT_EQ(one_shot.exit_code, 6) << one_shot.err;
+  EXPECT_NE(one_shot.err.find("(run)"), std::string::npos) << one_shot.err;
+  // A second daemon is refused the same way.
+  auto second = dxhub({"-c", cfg, "run"});
+  EXPECT_EQ(second.exit_code, 6) << second.err;
+  daemon->signal(SIGINT);
+  ASSERT_EQ(daemon->wait(30).value_or(-2), 0) << daemon->log();
+  // Once it is gone the one-shot sync works.
+  EXPECT_EQ(dxhub({"-c", cfg, "sync"}).exit_code, 0);
+}
+
+TEST_F(Daemon, SighupWithABrokenConfigKeepsTheOldOneAndAGoodOneIsTaken) {
+  generate(500);
+  start_province();
+  const json good = config(every_second());
+  const std::string cfg = write_config_file(good);
+  auto daemon = start_daemon(cfg);
+  ASSERT_TRUE(daemon->wait_for_log("run ended", 1, 60)) << daemon->log();
+
+  const std::string broken_configs[] = {
+      "{ not json",
+      config({{"schedules", {{"household_population", {{"cron", "61 * * * *"}}}}}}).dump(),
+      config({{"schedules", {{"no_such_resource", {{"every_seconds", 5}}}}}}).dump()};
+  int refused = 0;
+  for (const std::string& broken : broken_configs) {
+    std::ofstream(cfg) << broken;
+    daemon->signal(SIGHUP);
+    ASSERT_TRUE(daemon->wait_for_log("reload refused, keeping the running configuration", ++refused, 30))
+        << daemon->log();
+  }
+  const std::string log = daemon->log();
+  EXPECT_NE(log.find("minute: 61 is out of range"), std::string::npos) << log;
+  EXPECT_NE(log.find("daemon.schedules.no_such_resource"), std::string::npos) << log;
+  // Still running on the old configuration: more runs come.
+  const std::string ended = "run ended";
+  size_t before = 0;
+  for (size_t p = log.find(ended); p != std::string::npos; p = log.find(ended, p + 1)) ++before;
+  ASSERT_TRUE(daemon->wait_for_log(ended, static_cast<int>(before) + 2, 30)) << daemon->log();
+
+  // A good new configuration is taken: the resource becomes manual.
+  json manual = good;
+  manual["daemon"]["schedules"]["household_population"] = {{"manual", true}};
+  write_config_file(manual);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_log("daemon: reloaded: 1 resources", 1, 30)) << daemon->log();
+  EXPECT_TRUE(daemon->wait_for_log("household_population: manual; next run never (manual)", 1, 10));
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(30).value_or(-2), 0) << daemon->log();
+}
+
+TEST_F(Daemon, SigtermMidSyncThenRestartLosesAndRepeatsNothing) {
+  generate(20000);
+  province::FaultSettings slow;
+  slow.latency_ms = 150;  // each upload takes a while: SIGTERM lands mid-sync
+  start_province(0, "province.db", slow);
+  json cfg_json = config(every_second(), 500);
+  cfg_json["sync"]["max_outbox_bytes"] = 150000;  // reading keeps pace with delivery: SIGTERM finds both mid-way
+  const std::string cfg = write_config_file(cfg_json);
+  auto daemon = start_daemon(cfg);
+  ASSERT_TRUE(wait_for_province("rows_received", 1000, 60)) << daemon->log();
+  daemon->signal(SIGTERM);
+  auto exit_code = daemon->wait(40);
+  ASSERT_TRUE(exit_code) << daemon->log();
+  EXPECT_EQ(*exit_code, 0) << daemon->log();
+  EXPECT_NE(daemon->log().find("stop requested"), std::string::npos) << daemon->log();
+  const int64_t after_stop = province_count("rows_received");
+  EXPECT_LT(after_stop, 20000);  // it did stop in the middle
+  EXPECT_NE(daemon->log().find("run ended: ok (stopped for shutdown"), std::string::npos) << daemon->log();
+
+  auto again = start_daemon(cfg, "daemon2.log");
+  ASSERT_TRUE(wait_for_province("records", 20000, 120)) << again->log();
+  ASSERT_TRUE(again->wait_for_log("run ended: ok", 2, 60)) << again->log();
+  again->signal(SIGTERM);
+  ASSERT_EQ(again->wait(40).value_or(-2), 0) << again->log();
+  EXPECT_EQ(province_count("records"), 20000);
+  EXPECT_EQ(province_count("rows_received"), 20000);  // every row once: none lost, none repeated
+}
+
+}  // namespace
+}  // namespace dxhub
