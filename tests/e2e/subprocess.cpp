@@ -13,6 +13,21 @@ extern char** environ;
 
 namespace dxhub::testing {
 
+namespace {
+
+// In the forked child: sets `env` on top of the inherited environment and
+// runs argv[0]; exits 127 if it cannot.
+[[noreturn]] void exec_with_env(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+}  // namespace
+
 ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
                           int timeout_seconds) {
   ProcessResult result;
@@ -25,12 +40,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::map<s
     dup2(err_pipe[1], 2);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    exec_with_env(argv, env);
   }
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -78,12 +88,7 @@ BackgroundProcess::BackgroundProcess(const std::vector<std::string>& argv,
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
+    exec_with_env(argv, env);
   }
   pid_ = pid;
 }
