@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/daemon/circuit_breaker.h"
 #include "core/daemon/resource_plan.h"
 #include "core/engine/hub_config.h"
 #include "core/engine/sync_engine.h"
@@ -68,6 +69,7 @@ class Daemon {
         lock_(std::move(lock)),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         timer_(io_),
+        delivery_timer_(io_),
         grace_timer_(io_),
         workers_(static_cast<size_t>(current_->config.daemon.workers)) {}
 
@@ -75,6 +77,7 @@ class Daemon {
     reset_plan();
     wait_for_signal();
     arm_timer();
+    arm_delivery_timer();
     spdlog::info("daemon: running {} resources on {} workers (config {}); SIGTERM stops, SIGHUP reloads",
                  current_->plan.size(), current_->config.daemon.workers, config_path_);
     io_.run();
@@ -134,7 +137,16 @@ class Daemon {
     timer_.expires_after(std::chrono::seconds(wait_s));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopping_) return;
-      for (const std::string& resource : planner_.take_due(now_seconds())) start_run(resource);
+      const int64_t fired_at = now_seconds();
+      for (const std::string& resource : planner_.take_due(fired_at)) {
+        CircuitBreaker& circuit = circuit_for(resource);
+        if (!circuit.allow(fired_at)) {
+          // Paused: the source waits too (nothing is lost), until the probe.
+          planner_.defer(resource, circuit.open_until());
+          continue;
+        }
+        start_run(resource);
+      }
       arm_timer();
     });
   }
@@ -164,13 +176,112 @@ class Daemon {
         spdlog::info("daemon: resource {}: run ended: {}{}", resource, result.status_text(),
                      result.stopped ? " (stopped for shutdown; the rest follows next run)" : "");
       }
-      asio::post(io_, [this, resource] { run_ended(resource); });
+      asio::post(io_, [this, resource, ran, delivery = result.delivery_status] {
+        run_ended(resource, ran ? &delivery : nullptr);
+      });
     });
   }
 
-  void run_ended(const std::string& resource) {
+  // Between runs: resources whose outbox holds batches are drained, one
+  // upload stream per resource, within the same worker pool.
+  void arm_delivery_timer() {
+    if (stopping_) return;
+    delivery_timer_.expires_after(std::chrono::seconds(current_->config.daemon.delivery_check_seconds));
+    delivery_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      drain_pending_outboxes();
+      arm_delivery_timer();
+    });
+  }
+
+  void drain_pending_outboxes() {
+    if (!state_) {
+      auto opened = StateStore::open(current_->config.state_db, StateStoreOptions{});
+      if (!opened) {
+        spdlog::warn("daemon: cannot read the outbox: {}", opened.status().message());
+        return;
+      }
+      state_.emplace(std::move(*opened));
+    }
+    auto outbox = state_->outbox_summary();
+    if (!outbox) {
+      spdlog::warn("daemon: cannot read the outbox: {}", outbox.status().message());
+      return;
+    }
+    const int64_t now = now_seconds();
+    for (const auto& o : *outbox) {
+      if (o.batches == 0 || !planner_.begin_other_work(o.resource)) continue;  // running, or not scheduled here
+      if (!circuit_for(o.resource).allow(now)) {
+        planner_.end_other_work(o.resource);
+        continue;
+      }
+      start_drain(o.resource);
+    }
+  }
+
+  void start_drain(const std::string& resource) {
+    ++in_flight_;
+    std::shared_ptr<Generation> generation = current_;
+    asio::post(workers_, [this, generation, resource] {
+      Status delivery;
+      try {
+        SyncEngine engine(generation->config, generation->host);
+        engine.set_stop_flag(&stop_);
+        ResourceResult r = engine.deliver_pending(resource);
+        delivery = !r.read_status.is_ok() ? r.read_status : r.delivery_status;
+        if (r.batches_delivered > 0 || r.batches_quarantined > 0) {
+          spdlog::info("daemon: resource {}: delivered {} spooled batches ({} rows) between runs, {} quarantined, "
+                       "{} pending",
+                       resource, r.batches_delivered, r.rows_delivered, r.batches_quarantined, r.batches_pending);
+        }
+      } catch (const std::exception& e) {
+        delivery = internal_error(std::string("delivery failed: ") + e.what());
+      } catch (...) {
+        delivery = internal_error("delivery failed");
+      }
+      asio::post(io_, [this, resource, delivery] {
+        --in_flight_;
+        planner_.end_other_work(resource);
+        record_delivery(resource, delivery);
+        after_work_ended();
+      });
+    });
+  }
+
+  CircuitBreaker& circuit_for(const std::string& resource) {
+    auto it = circuits_.find(resource);
+    if (it == circuits_.end()) {
+      const DaemonSettings& d = current_->config.daemon;
+      it = circuits_.emplace(resource, CircuitBreaker({d.circuit_failures, d.circuit_open_seconds,
+                                                       d.circuit_max_open_seconds})).first;
+    }
+    return it->second;
+  }
+
+  void record_delivery(const std::string& resource, const Status& delivery) {
+    CircuitBreaker& circuit = circuit_for(resource);
+    if (delivery.is_ok()) {
+      if (circuit.state() != CircuitBreaker::State::kClosed || circuit.consecutive_failures() > 0) {
+        spdlog::info("daemon: resource {}: delivery works again (circuit closed)", resource);
+      }
+      circuit.record_success();
+      return;
+    }
+    if (circuit.record_failure(now_seconds())) {
+      spdlog::warn("daemon: resource {}: {} failed deliveries in a row: paused until {} (circuit open; last error: {})",
+                   resource, circuit.consecutive_failures(), iso_time_ms(circuit.open_until() * 1000),
+                   delivery.message());
+    }
+  }
+
+  void run_ended(const std::string& resource, const Status* delivery) {
     --in_flight_;
     planner_.finished(resource, now_seconds());
+    if (delivery != nullptr) record_delivery(resource, *delivery);
+    after_work_ended();
+  }
+
+  void after_work_ended() {
     if (stopping_) {
       if (in_flight_ == 0) {
         grace_timer_.cancel();
@@ -209,6 +320,7 @@ class Daemon {
     stopping_ = true;
     stop_ = true;
     timer_.cancel();
+    delivery_timer_.cancel();
     signals_.cancel();
     spdlog::info("daemon: {}: stopping; {} runs finish their current chunk and deliver what they spooled",
                  signal == SIGINT ? "SIGINT" : "SIGTERM", in_flight_);
@@ -230,9 +342,12 @@ class Daemon {
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer timer_;
+  asio::steady_timer delivery_timer_;
   asio::steady_timer grace_timer_;
   asio::thread_pool workers_;
   scheduler::SchedulePlanner planner_;
+  std::map<std::string, CircuitBreaker> circuits_;
+  std::optional<StateStore> state_;  // the loop thread's connection (outbox checks)
   std::atomic<bool> stop_{false};
   bool stopping_ = false;
   bool abandoned_ = false;

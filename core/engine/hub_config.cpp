@@ -233,7 +233,8 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   const nlohmann::json& daemon = doc.contains("daemon") ? doc["daemon"] : kEmpty;
   DXHUB_RETURN_IF_ERROR(check_known_keys(daemon,
                                          {"workers", "realtime_every_seconds", "periodic_cron", "timezone",
-                                          "jitter_seconds", "shutdown_grace_seconds", "schedules"},
+                                          "jitter_seconds", "shutdown_grace_seconds", "schedules", "delivery_check_seconds",
+                                          "circuit_failures", "circuit_open_seconds", "circuit_max_open_seconds"},
                                          "daemon.", origin));
   Reader dm(daemon, "daemon.", origin);
   DaemonSettings& ds = cfg.daemon;
@@ -243,6 +244,13 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(dm.string("timezone", ds.timezone));
   DXHUB_RETURN_IF_ERROR(dm.integer("jitter_seconds", ds.jitter_seconds, 0, 3600));
   DXHUB_RETURN_IF_ERROR(dm.integer("shutdown_grace_seconds", ds.shutdown_grace_seconds, 1, 3600));
+  DXHUB_RETURN_IF_ERROR(dm.integer("delivery_check_seconds", ds.delivery_check_seconds, 1, 3600));
+  DXHUB_RETURN_IF_ERROR(dm.integer("circuit_failures", ds.circuit_failures, 1, 1000));
+  DXHUB_RETURN_IF_ERROR(dm.integer("circuit_open_seconds", ds.circuit_open_seconds, 1, 86400));
+  DXHUB_RETURN_IF_ERROR(dm.integer("circuit_max_open_seconds", ds.circuit_max_open_seconds, 1, 86400));
+  if (ds.circuit_max_open_seconds < ds.circuit_open_seconds) {
+    return dm.error("circuit_max_open_seconds", "must be at least circuit_open_seconds");
+  }
   auto offset = scheduler::parse_timezone(ds.timezone);
   if (!offset) return dm.error("timezone", offset.status().message());
   ds.utc_offset_seconds = *offset;

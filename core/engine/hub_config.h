@@ -57,6 +57,15 @@ struct DaemonSettings {
   int32_t utc_offset_seconds = 8 * 3600;    // parsed from timezone
   int64_t jitter_seconds = 30;              // spread of cron slots per resource
   int64_t shutdown_grace_seconds = 30;      // SIGTERM: running syncs get this long to stop
+  // Continuous delivery: between runs, resources whose outbox holds batches
+  // are drained every delivery_check_seconds. After circuit_failures failed
+  // deliveries in a row a resource is paused (no sync, no delivery) for
+  // circuit_open_seconds, doubling per failed probe up to
+  // circuit_max_open_seconds; then one probe (half-open) decides.
+  int64_t delivery_check_seconds = 5;
+  int circuit_failures = 3;
+  int64_t circuit_open_seconds = 30;
+  int64_t circuit_max_open_seconds = 600;
   nlohmann::json schedules = nlohmann::json::object();  // resource id -> override object
 };
 

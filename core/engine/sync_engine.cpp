@@ -452,7 +452,11 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     return Status::ok();
   }();
   delivery.finish();
+  collect_delivery(delivery, store, result);
+  return result;
+}
 
+void SyncEngine::collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result) {
   result.delivery_status = delivery.status();
   result.batches_quarantined = delivery.batches_quarantined();
   result.duplicate_keys = delivery.duplicate_keys();
@@ -461,9 +465,47 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   result.rows_delivered = delivery.rows_delivered();
   if (auto outbox = store.outbox_summary(); outbox) {
     for (const auto& o : *outbox) {
-      if (o.resource == resource) result.batches_pending = o.batches;
+      if (o.resource == result.resource) result.batches_pending = o.batches;
     }
   }
+}
+
+ResourceResult SyncEngine::deliver_pending(const std::string& resource) {
+  ResourceResult result;
+  result.resource = resource;
+  const ResourceSpec* found = nullptr;
+  const std::vector<ResourceSpec> specs = host_.resources();
+  for (const auto& spec : specs) {
+    if (selected(spec, {resource})) found = &spec;
+  }
+  if (found == nullptr) {
+    result.read_status = config_error("no loaded plugin declares resource '" + resource + "'");
+    return result;
+  }
+  result.plugin = found->plugin;
+  result.resource = found->resource_id;
+  auto schema = avro::Schema::from_file(found->schema_path);
+  if (!schema) {
+    result.read_status = schema.status();
+    return result;
+  }
+  auto mapper = RecordMapper::load(found->mapping_path, *schema);
+  if (!mapper) {
+    result.read_status = mapper.status();
+    return result;
+  }
+  auto store = StateStore::open(config_.state_db, state_options());
+  if (!store) {
+    result.delivery_status = store.status();
+    return result;
+  }
+  DeliveryWorker delivery(config_.province,
+                          DeliveryTarget{found->resource_id, found->name_zh, schema->json(), mapper->primary_key(),
+                                         config_.state_db, config_.delivery.quarantine_after,
+                                         config_.state_synchronous_full, stop_});
+  delivery.start();
+  delivery.finish();
+  collect_delivery(delivery, *store, result);
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/common/status.h"
+#include "core/engine/delivery_worker.h"
 #include "core/engine/hub_config.h"
 #include "core/plugin/plugin_host.h"
 #include "core/state/state_store.h"
@@ -77,6 +78,11 @@ class SyncEngine {
   // resource when empty. Failures of one resource do not stop the others.
   RunSummary run(const std::vector<std::string>& only, std::vector<Status> load_errors = {});
 
+  // Delivers what the resource's outbox holds and reads nothing: the
+  // daemon's continuous delivery between runs. Records no run (run history
+  // is what schedules are judged by). read_status carries setup errors.
+  ResourceResult deliver_pending(const std::string& resource);
+
   // Once *stop is true, each resource stops reading after its current chunk
   // is durable (cursor and batch committed together, so the next run goes on
   // from there), delivers what it spooled and returns; resources not begun
@@ -90,6 +96,7 @@ class SyncEngine {
   // opens a second one for its thread).
   ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
   StateStoreOptions state_options() const;
+  static void collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result);
 
   bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
 

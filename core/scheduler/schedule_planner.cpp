@@ -42,10 +42,15 @@ void SchedulePlanner::reset(std::vector<PlannedResource> resources, int64_t now)
     if (old != entries_.end() && old->running) {
       e.running = true;
       e.started = old->started;
+      e.other_work = old->other_work;
     }
     if (old != entries_.end() && old->started > r.last_started) r.last_started = old->started;
     e.planned = std::move(r);
-    e.next_due = e.running ? 0 : first_due(e.planned, now);
+    e.next_due = e.running && !e.other_work ? 0 : first_due(e.planned, now);
+    if (e.other_work) {
+      e.due_before_other = e.next_due;
+      e.next_due = 0;
+    }
     next.push_back(std::move(e));
   }
   entries_ = std::move(next);
@@ -70,10 +75,39 @@ std::vector<std::string> SchedulePlanner::take_due(int64_t now) {
 
 void SchedulePlanner::finished(const std::string& resource, int64_t now) {
   for (auto& e : entries_) {
-    if (e.planned.resource != resource || !e.running) continue;
+    if (e.planned.resource != resource || !e.running || e.other_work) continue;
     e.running = false;
     e.planned.last_started = e.started;
     e.next_due = due_after_run(e, now);
+  }
+}
+
+void SchedulePlanner::defer(const std::string& resource, int64_t until) {
+  for (auto& e : entries_) {
+    if (e.planned.resource != resource || !e.running || e.other_work) continue;
+    e.running = false;
+    e.next_due = e.planned.schedule.kind() == Schedule::Kind::kManual ? 0 : until;
+  }
+}
+
+bool SchedulePlanner::begin_other_work(const std::string& resource) {
+  for (auto& e : entries_) {
+    if (e.planned.resource != resource) continue;
+    if (e.running) return false;
+    e.running = true;
+    e.other_work = true;
+    e.due_before_other = e.next_due;
+    return true;
+  }
+  return false;
+}
+
+void SchedulePlanner::end_other_work(const std::string& resource) {
+  for (auto& e : entries_) {
+    if (e.planned.resource != resource || !e.other_work) continue;
+    e.running = false;
+    e.other_work = false;
+    e.next_due = e.due_before_other;
   }
 }
 

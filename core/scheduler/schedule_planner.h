@@ -46,6 +46,16 @@ class SchedulePlanner {
   // A run of `resource` that started at its take_due() time has ended.
   void finished(const std::string& resource, int64_t now);
 
+  // A resource handed out by take_due() that was not run after all (its
+  // delivery is paused): due again at `until`, its last start unchanged.
+  void defer(const std::string& resource, int64_t until);
+
+  // Other work on an idle resource (draining its outbox): marked running
+  // so that no sync starts meanwhile; a slot that comes is kept and runs
+  // once the work ends. False when the resource is running or unknown.
+  bool begin_other_work(const std::string& resource);
+  void end_other_work(const std::string& resource);
+
   // The earliest due time among idle resources (nullopt: nothing scheduled).
   std::optional<int64_t> next_wakeup() const;
 
@@ -58,6 +68,8 @@ class SchedulePlanner {
     bool running = false;
     int64_t started = 0;
     int64_t next_due = 0;  // 0 = never
+    bool other_work = false;  // running for begin_other_work, not a sync
+    int64_t due_before_other = 0;
   };
   static int64_t first_due(const PlannedResource& r, int64_t now);
   static int64_t due_after_run(const Entry& e, int64_t now);

@@ -203,5 +203,47 @@ TEST_F(Daemon, SigtermMidSyncThenRestartLosesAndRepeatsNothing) {
   EXPECT_EQ(province_count("rows_received"), 20000);  // every row once: none lost, none repeated
 }
 
+// The province is down when the daemon's only sync of the hour runs: the
+// batches stay spooled, the circuit opens after two failed deliveries (so the
+// daemon stops hammering the province), half-open probes follow, and once
+// the province is back the outbox drains between runs -- no new sync needed.
+TEST_F(Daemon, SpooledBatchesDrainBetweenRunsAndAFailingProvinceIsPaused) {
+  generate(3000);
+  port_ = unused_port();
+  json settings = {{"jitter_seconds", 0},
+                   {"shutdown_grace_seconds", 20},
+                   {"delivery_check_seconds", 1},
+                   {"circuit_failures", 2},
+                   {"circuit_open_seconds", 2},
+                   {"circuit_max_open_seconds", 4},
+                   {"schedules", {{"household_population", {{"every_seconds", 3600}}}}}};
+  const std::string cfg = write_config_file(config(settings, 1000));
+  auto daemon = start_daemon(cfg);
+  ASSERT_TRUE(daemon->wait_for_log("run ended", 1, 60)) << daemon->log();
+  ASSERT_TRUE(daemon->wait_for_log("(circuit open", 1, 30)) << daemon->log();
+  // Over the next six seconds: without the breaker a drain a second (six or
+  // more attempts); with it, the pauses of 2 then 4 s leave at most two probes.
+  auto failed_attempts = [&] {
+    const std::string log = daemon->log();
+    int n = 0;
+    for (size_t p = log.find("delivery stopped"); p != std::string::npos; p = log.find("delivery stopped", p + 1)) ++n;
+    return n;
+  };
+  const int before = failed_attempts();
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  EXPECT_LE(failed_attempts() - before, 3) << daemon->log();
+  EXPECT_GE(failed_attempts(), 2);
+
+  start_province(port_);
+  ASSERT_TRUE(wait_for_province("records", 3000, 60)) << daemon->log();
+  EXPECT_TRUE(daemon->wait_for_log("delivery works again (circuit closed)", 1, 10)) << daemon->log();
+  EXPECT_NE(daemon->log().find("between runs"), std::string::npos) << daemon->log();
+  // One sync read the source; delivery alone did the rest.
+  EXPECT_FALSE(daemon->wait_for_log("sync started", 2, 1)) << daemon->log();
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait(30).value_or(-2), 0) << daemon->log();
+  EXPECT_EQ(province_count("rows_received"), 3000);
+}
+
 }  // namespace
 }  // namespace dxhub

@@ -125,5 +125,33 @@ TEST(SchedulePlanner, ReloadKeepsARunningResourceRunning) {
   EXPECT_EQ(views[0].next_due, t0 + 70);  // a: started t0+10, now every 60 s
 }
 
+TEST(SchedulePlanner, DeferredRunKeepsItsLastStartAndComesBackAtTheTime) {
+  SchedulePlanner planner;
+  const int64_t t0 = 1'800'000'000;
+  planner.reset({{"a", Schedule::every(60), t0 - 60}}, t0);
+  ASSERT_EQ(planner.take_due(t0), names({"a"}));
+  planner.defer("a", t0 + 45);  // not run after all (delivery paused)
+  EXPECT_EQ(*planner.next_wakeup(), t0 + 45);
+  EXPECT_TRUE(planner.take_due(t0 + 44).empty());
+  EXPECT_EQ(planner.take_due(t0 + 45), names({"a"}));
+  EXPECT_EQ(planner.view()[0].last_started, t0 + 45);
+}
+
+TEST(SchedulePlanner, OtherWorkHoldsASlotUntilItEnds) {
+  SchedulePlanner planner;
+  const int64_t t0 = 1'800'000'000;
+  planner.reset({{"a", Schedule::every(10), t0 - 5}}, t0);  // due at t0 + 5
+  ASSERT_TRUE(planner.begin_other_work("a"));               // draining its outbox
+  EXPECT_FALSE(planner.begin_other_work("a"));              // not twice
+  EXPECT_TRUE(planner.take_due(t0 + 20).empty());           // no sync meanwhile
+  planner.finished("a", t0 + 20);                           // not a sync: ignored
+  planner.end_other_work("a");
+  EXPECT_EQ(planner.take_due(t0 + 21), names({"a"}));       // the held slot runs once, now
+  EXPECT_FALSE(planner.begin_other_work("a"));              // a sync is running
+  planner.finished("a", t0 + 22);
+  EXPECT_EQ(*planner.next_wakeup(), t0 + 31);
+  EXPECT_FALSE(planner.begin_other_work("unknown"));
+}
+
 }  // namespace
 }  // namespace dxhub::scheduler
