@@ -245,5 +245,39 @@ TEST_F(Daemon, SpooledBatchesDrainBetweenRunsAndAFailingProvinceIsPaused) {
   EXPECT_EQ(province_count("rows_received"), 3000);
 }
 
+// An upload that outlasts the shutdown grace: the daemon exits 0 at the
+// bound without waiting for it; the province may have stored that batch
+// without the hub recording its receipt, and the next start delivers the
+// rest without any row counted twice.
+TEST_F(Daemon, GraceExpiringMidUploadExitsZeroAndTheNextStartCompletes) {
+  generate(3000);
+  province::FaultSettings slow;
+  slow.latency_ms = 2500;
+  start_province(0, "province.db", slow);
+  json settings = every_second();
+  settings["shutdown_grace_seconds"] = 1;
+  json cfg_json = config(settings, 1000);
+  cfg_json["log_level"] = "debug";  // to see the first receipt
+  const std::string cfg = write_config_file(cfg_json);
+  auto daemon = start_daemon(cfg);
+  // The first of three slow uploads is acknowledged: the second is under way.
+  ASSERT_TRUE(daemon->wait_for_log("delivered, 1000 records", 1, 60)) << daemon->log();
+  const auto stop_sent = std::chrono::steady_clock::now();
+  daemon->signal(SIGTERM);
+  auto exit_code = daemon->wait(20);
+  ASSERT_TRUE(exit_code) << daemon->log();
+  EXPECT_EQ(*exit_code, 0) << daemon->log();
+  EXPECT_NE(daemon->log().find("runs still going after 1 s"), std::string::npos) << daemon->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_sent, std::chrono::seconds(10));  // bounded, not the whole sync
+
+  province_->set_faults({});  // fast again
+  auto again = start_daemon(cfg, "daemon2.log");
+  ASSERT_TRUE(wait_for_province("records", 3000, 60)) << again->log();
+  again->signal(SIGTERM);
+  ASSERT_EQ(again->wait(30).value_or(-2), 0) << again->log();
+  EXPECT_EQ(province_count("records"), 3000);
+  EXPECT_EQ(province_count("rows_received"), 3000);
+}
+
 }  // namespace
 }  // namespace dxhub
