@@ -78,7 +78,10 @@ typedef struct dxhub_resource_declaration_v1 {
   const char* connector_config_json; /* JSON object text; NULL means {} */
   const char* schema_path;           /* relative to the hub's mappings dir */
   const char* mapping_path;          /* relative to the hub's mappings dir */
-  const char* schedule;              /* "realtime", "periodic", ...; carried as text */
+  const char* schedule;              /* when `dxhub run` syncs it: "realtime" (fast polling), "periodic"
+                                        (daily cron default), "every 30s" / "5m" / "2h", a 5-field cron
+                                        expression or @daily etc., "manual" or NULL (dxhub sync only);
+                                        the hub config's daemon.schedules may override it */
 } dxhub_resource_declaration_v1;
 
 /* Functions the host offers a plugin. Valid from on_init until on_shutdown

@@ -111,6 +111,7 @@ class Resource {
   }
   Resource& schema(std::string relative_path) { schema_ = std::move(relative_path); return *this; }
   Resource& mapping(std::string relative_path) { mapping_ = std::move(relative_path); return *this; }
+  // "realtime", "periodic", "every 30s", "*/15 * * * *", "@daily", "manual" (see plugin_abi.h).
   Resource& schedule(std::string v) { schedule_ = std::move(v); return *this; }
 
   dxhub_resource_declaration_v1 declaration() const {
