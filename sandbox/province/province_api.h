@@ -14,13 +14,28 @@
 
 #include <string>
 
-#include "sandbox/province/api_error.h"
-#include "sandbox/province/fault_injector.h"
-#include "sandbox/province/http_handler.h"
+#include "core/http/api_error.h"
+#include "core/http/fault_injector.h"
+#include "core/http/http_handler.h"
+#include "core/http/request_auth.h"
 #include "sandbox/province/province_store.h"
-#include "sandbox/province/request_auth.h"
 
 namespace dxhub::province {
+
+// The server side of the protocol (core/http) as the province uses it.
+using http::ApiError;
+using http::ApiResponse;
+using http::error_response;
+using http::FaultDecision;
+using http::FaultInjector;
+using http::FaultSettings;
+using http::HandledRequest;
+using http::HeaderVerdict;
+using http::HttpHandler;
+using http::HttpRequest;
+using http::ok_response;
+using http::RequestAuthenticator;
+using http::SignedHeaders;
 
 class ProvinceApi : public HttpHandler {
  public:

@@ -1,6 +1,6 @@
 #include "sandbox/province/province_server.h"
 
-#include "sandbox/province/http_server.h"
+#include "core/http/http_server.h"
 #include "sandbox/province/province_api.h"
 #include "sandbox/province/province_store.h"
 
@@ -22,7 +22,7 @@ Status ProvinceServer::start() {
     api_ = std::make_unique<ProvinceApi>(*store_, *auth_);
     api_->set_fault_injector(faults_.get());
   }
-  HttpServerOptions options;
+  http::HttpServerOptions options;
   options.server_name = "dxhub-province";
   options.log_name = "province";
   options.max_body_bytes = config_.max_body_bytes;

@@ -12,12 +12,21 @@
 #include <string>
 
 #include "core/common/status.h"
-#include "sandbox/province/fault_injector.h"
-#include "sandbox/province/request_auth.h"
+#include "core/http/fault_injector.h"
+#include "core/http/request_auth.h"
+
+namespace dxhub::http {
+class HttpServer;
+}  // namespace dxhub::http
 
 namespace dxhub::province {
 
-class HttpServer;
+using http::AppCredential;
+using http::FaultInjector;
+using http::FaultSettings;
+using http::HttpServer;
+using http::RequestAuthenticator;
+
 class ProvinceApi;
 class ProvinceStore;
 

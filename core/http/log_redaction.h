@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 // "/a/b?key=…&limit=…"; "/a/b?[3 params]" when the names themselves look
 // odd (not [A-Za-z_.-] -- no digits --, long, or many); the path cut at kMaxLoggedPath.
@@ -13,4 +13,4 @@ std::string redact_target(std::string_view target);
 
 inline constexpr size_t kMaxLoggedPath = 200;
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

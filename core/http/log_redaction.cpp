@@ -1,8 +1,8 @@
-#include "sandbox/province/log_redaction.h"
+#include "core/http/log_redaction.h"
 
 #include <vector>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 namespace {
 
@@ -49,4 +49,4 @@ std::string redact_target(std::string_view target) {
   return out;
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

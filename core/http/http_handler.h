@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "sandbox/province/api_error.h"
-#include "sandbox/province/request_auth.h"
+#include "core/http/api_error.h"
+#include "core/http/request_auth.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
 
@@ -42,4 +42,4 @@ class HttpHandler {
   virtual HandledRequest handle(const HttpRequest& request, const HeaderVerdict& verdict) = 0;
 };
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

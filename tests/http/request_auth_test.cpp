@@ -8,12 +8,12 @@
 #include <limits>
 
 #include "core/protocol/signing.h"
-#include "sandbox/province/fault_injector.h"
-#include "sandbox/province/log_redaction.h"
-#include "sandbox/province/nonce_cache.h"
-#include "sandbox/province/request_auth.h"
+#include "core/http/fault_injector.h"
+#include "core/http/log_redaction.h"
+#include "core/http/nonce_cache.h"
+#include "core/http/request_auth.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 namespace {
 
 constexpr const char* kKey = "daye-test";
@@ -234,4 +234,4 @@ TEST(LogRedactionTest, KeepsThePathAndParameterNamesOnly) {
 }
 
 }  // namespace
-}  // namespace dxhub::province
+}  // namespace dxhub::http

@@ -15,10 +15,10 @@
 #include <string_view>
 
 #include "core/protocol/signing.h"
-#include "sandbox/province/api_error.h"
-#include "sandbox/province/nonce_cache.h"
+#include "core/http/api_error.h"
+#include "core/http/nonce_cache.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 struct AppCredential {
   std::string secret;
@@ -75,4 +75,4 @@ class RequestAuthenticator {
   NonceCache nonces_;
 };
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

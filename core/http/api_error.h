@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 // A refusal: HTTP status, machine-readable code, human text.
 struct ApiError {
@@ -24,4 +24,4 @@ struct ApiResponse {
 ApiResponse ok_response(const nlohmann::json& data);
 ApiResponse error_response(const ApiError& error);
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

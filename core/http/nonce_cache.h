@@ -15,7 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 class NonceCache {
  public:
@@ -40,4 +40,4 @@ class NonceCache {
   std::multimap<int64_t, const std::string*> keys_by_expiry_;
 };
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

@@ -1,8 +1,8 @@
-#include "sandbox/province/request_auth.h"
+#include "core/http/request_auth.h"
 
 #include <charconv>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 namespace {
 
@@ -101,4 +101,4 @@ std::string RequestAuthenticator::sign_for(std::string_view app_key, std::string
   return protocol::sign(*method, credential->second.secret, text);
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

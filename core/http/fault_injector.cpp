@@ -1,9 +1,9 @@
-#include "sandbox/province/fault_injector.h"
+#include "core/http/fault_injector.h"
 
 #include <cmath>
 #include <string>
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 namespace {
 
@@ -100,4 +100,4 @@ FaultDecision FaultInjector::decide() {
   return d;
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

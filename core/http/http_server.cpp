@@ -1,4 +1,4 @@
-#include "sandbox/province/http_server.h"
+#include "core/http/http_server.h"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "sandbox/province/log_redaction.h"
+#include "core/http/log_redaction.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -420,4 +420,4 @@ void HttpServer::stop() {
   runtime_.reset();
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

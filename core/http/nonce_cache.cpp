@@ -1,6 +1,6 @@
-#include "sandbox/province/nonce_cache.h"
+#include "core/http/nonce_cache.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 NonceCache::Result NonceCache::check_and_remember(std::string_view app_key, std::string_view nonce,
                                                   int64_t timestamp_ms, int64_t now_ms) {
@@ -33,4 +33,4 @@ void NonceCache::evict_expired(int64_t now_ms) {
   keys_by_expiry_.erase(keys_by_expiry_.begin(), end);
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

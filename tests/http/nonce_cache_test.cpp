@@ -1,8 +1,8 @@
-#include "sandbox/province/nonce_cache.h"
+#include "core/http/nonce_cache.h"
 
 #include <gtest/gtest.h>
 
-namespace dxhub::province {
+namespace dxhub::http {
 namespace {
 
 TEST(NonceCacheTest, RefusesReuseWithinWindowPerAppKey) {
@@ -31,4 +31,4 @@ TEST(NonceCacheTest, IsBoundedAndRefusesWhenFullOfLiveNonces) {
 }
 
 }  // namespace
-}  // namespace dxhub::province
+}  // namespace dxhub::http

@@ -1,6 +1,6 @@
-#include "sandbox/province/api_error.h"
+#include "core/http/api_error.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 ApiResponse ok_response(const nlohmann::json& data) {
   // Ordered: "code" and "message" first, as in the protocol description.
@@ -19,4 +19,4 @@ ApiResponse error_response(const ApiError& error) {
   return {error.http_status, envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
 }
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

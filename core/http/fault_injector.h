@@ -17,7 +17,7 @@
 
 #include "core/common/status.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 struct FaultSettings {
   double error_5xx = 0;       // fraction answered 503 {code:"INJECTED_FAULT"}
@@ -66,4 +66,4 @@ class FaultInjector {
   std::mt19937_64 rng_;
 };
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http

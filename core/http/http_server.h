@@ -22,10 +22,10 @@
 #include <string>
 
 #include "core/common/status.h"
-#include "sandbox/province/fault_injector.h"
-#include "sandbox/province/http_handler.h"
+#include "core/http/fault_injector.h"
+#include "core/http/http_handler.h"
 
-namespace dxhub::province {
+namespace dxhub::http {
 
 struct HttpServerOptions {
   std::string server_name = "dxhub";  // the Server header
@@ -64,4 +64,4 @@ class HttpServer {
   uint16_t port_ = 0;
 };
 
-}  // namespace dxhub::province
+}  // namespace dxhub::http
