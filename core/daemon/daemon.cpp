@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "core/daemon/circuit_breaker.h"
+#include "core/daemon/daemon_metrics.h"
+#include "core/daemon/metrics_server.h"
 #include "core/daemon/resource_plan.h"
 #include "core/engine/hub_config.h"
 #include "core/engine/sync_engine.h"
@@ -75,6 +77,7 @@ class Daemon {
 
   int run() {
     reset_plan();
+    start_metrics();
     wait_for_signal();
     arm_timer();
     arm_delivery_timer();
@@ -90,6 +93,7 @@ class Daemon {
       std::_Exit(kExitOk);
     }
     workers_.join();
+    if (metrics_server_) metrics_server_->stop();
     spdlog::info("daemon: stopped");
     return kExitOk;
   }
@@ -108,6 +112,16 @@ class Daemon {
     std::vector<scheduler::PlannedResource> plan = current_->plan;
     apply_last_starts(plan, last_starts);
     const int64_t now = now_seconds();
+    std::map<std::string, int64_t> cycles;
+    for (const auto& p : plan) cycles[p.resource] = p.schedule.cycle_seconds(now);
+    metrics_.set_resources(cycles);
+    std::vector<DaemonMetrics::PluginStatus> plugins;
+    for (const auto& configured : current_->config.plugins) {
+      bool loaded = false;
+      for (const auto& p : current_->host.plugins()) loaded = loaded || p.name == configured.name;
+      plugins.push_back({configured.name, loaded});
+    }
+    metrics_.set_plugins(std::move(plugins));
     planner_.reset(std::move(plan), now);
     for (const auto& v : planner_.view()) {
       spdlog::info("daemon: resource {}: {}; next run {}", v.resource, v.schedule,
@@ -153,6 +167,7 @@ class Daemon {
 
   void start_run(const std::string& resource) {
     ++in_flight_;
+    metrics_.run_started(resource);
     std::shared_ptr<Generation> generation = current_;
     asio::post(workers_, [this, generation, resource] {
       ResourceResult result;
@@ -176,9 +191,7 @@ class Daemon {
         spdlog::info("daemon: resource {}: run ended: {}{}", resource, result.status_text(),
                      result.stopped ? " (stopped for shutdown; the rest follows next run)" : "");
       }
-      asio::post(io_, [this, resource, ran, delivery = result.delivery_status] {
-        run_ended(resource, ran ? &delivery : nullptr);
-      });
+      asio::post(io_, [this, resource, ran, result = std::move(result)] { run_ended(resource, ran ? &result : nullptr); });
     });
   }
 
@@ -208,6 +221,9 @@ class Daemon {
       spdlog::warn("daemon: cannot read the outbox: {}", outbox.status().message());
       return;
     }
+    std::map<std::string, std::pair<int64_t, int64_t>> spooled;
+    for (const auto& o : *outbox) spooled[o.resource] = {o.batches, o.bytes};
+    metrics_.set_outbox(spooled);
     const int64_t now = now_seconds();
     for (const auto& o : *outbox) {
       if (o.batches == 0 || !planner_.begin_other_work(o.resource)) continue;  // running, or not scheduled here
@@ -224,10 +240,11 @@ class Daemon {
     std::shared_ptr<Generation> generation = current_;
     asio::post(workers_, [this, generation, resource] {
       Status delivery;
+      ResourceResult r;
       try {
         SyncEngine engine(generation->config, generation->host);
         engine.set_stop_flag(&stop_);
-        ResourceResult r = engine.deliver_pending(resource);
+        r = engine.deliver_pending(resource);
         delivery = !r.read_status.is_ok() ? r.read_status : r.delivery_status;
         if (r.batches_delivered > 0 || r.batches_quarantined > 0) {
           spdlog::info("daemon: resource {}: delivered {} spooled batches ({} rows) between runs, {} quarantined, "
@@ -239,9 +256,10 @@ class Daemon {
       } catch (...) {
         delivery = internal_error("delivery failed");
       }
-      asio::post(io_, [this, resource, delivery] {
+      asio::post(io_, [this, resource, delivery, r = std::move(r)] {
         --in_flight_;
         planner_.end_other_work(resource);
+        metrics_.work_ended(resource, r, /*sync=*/false, now_seconds());
         record_delivery(resource, delivery);
         after_work_ended();
       });
@@ -265,6 +283,7 @@ class Daemon {
         spdlog::info("daemon: resource {}: delivery works again (circuit closed)", resource);
       }
       circuit.record_success();
+      metrics_.set_circuit(resource, circuit.state());
       return;
     }
     if (circuit.record_failure(now_seconds())) {
@@ -272,13 +291,30 @@ class Daemon {
                    resource, circuit.consecutive_failures(), iso_time_ms(circuit.open_until() * 1000),
                    delivery.message());
     }
+    metrics_.set_circuit(resource, circuit.state());
   }
 
-  void run_ended(const std::string& resource, const Status* delivery) {
+  void run_ended(const std::string& resource, const ResourceResult* result) {
     --in_flight_;
-    planner_.finished(resource, now_seconds());
-    if (delivery != nullptr) record_delivery(resource, *delivery);
+    const int64_t now = now_seconds();
+    planner_.finished(resource, now);
+    metrics_.work_ended(resource, result != nullptr ? *result : ResourceResult{}, /*sync=*/true, now);
+    if (result != nullptr) record_delivery(resource, result->delivery_status);
     after_work_ended();
+  }
+
+  void start_metrics() {
+    const std::string& listen = current_->config.daemon.metrics_listen;
+    if (listen.empty()) return;
+    metrics_server_ = std::make_unique<MetricsServer>(metrics_, [] { return now_seconds(); });
+    if (Status s = metrics_server_->start(listen); !s.is_ok()) {
+      // The daemon's job is syncing: it goes on without the endpoint.
+      spdlog::error("daemon: metrics endpoint not started on {}: {}", listen, s.message());
+      metrics_server_.reset();
+      return;
+    }
+    const std::string address = listen.substr(0, listen.rfind(':'));
+    spdlog::info("daemon: metrics on http://{}:{}/metrics, health on /health", address, metrics_server_->port());
   }
 
   void after_work_ended() {
@@ -318,6 +354,7 @@ class Daemon {
 
   void begin_stop(int signal) {
     stopping_ = true;
+    metrics_.set_stopping();
     stop_ = true;
     timer_.cancel();
     delivery_timer_.cancel();
@@ -346,6 +383,8 @@ class Daemon {
   asio::steady_timer grace_timer_;
   asio::thread_pool workers_;
   scheduler::SchedulePlanner planner_;
+  DaemonMetrics metrics_{now_seconds()};
+  std::unique_ptr<MetricsServer> metrics_server_;
   std::map<std::string, CircuitBreaker> circuits_;
   std::optional<StateStore> state_;  // the loop thread's connection (outbox checks)
   std::atomic<bool> stop_{false};

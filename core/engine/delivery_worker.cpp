@@ -1,5 +1,7 @@
 #include "core/engine/delivery_worker.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include <exception>
@@ -94,10 +96,19 @@ Status DeliveryWorker::deliver_all() {
   options.synchronous_full = target_.state_synchronous_full;
   DXHUB_ASSIGN_OR_RETURN(auto store, StateStore::open(target_.state_db, options));
   ProvinceClient client(province_);
+  // Every request the client sends beyond the first attempt is a retry.
+  int64_t requests = 0;
+  struct RetryCount {
+    const ProvinceClient& client;
+    const int64_t& requests;
+    int64_t& out;
+    ~RetryCount() { out = std::max<int64_t>(0, client.attempts_made() - requests); }
+  } retry_count{client, requests, retries_};
   // Registered before the first upload, not at start: a run with nothing to
   // send (a fast poll that found no change) costs the province no request.
   bool schema_registered = false;
   auto register_schema = [&]() -> Status {
+    ++requests;
     auto fingerprint =
         client.register_schema(target_.resource, target_.schema_json, target_.primary_key, target_.name_zh);
     if (!fingerprint) return fingerprint.status().with_context("schema registration");
@@ -150,11 +161,14 @@ Status DeliveryWorker::deliver_all() {
       if (!schema_registered) DXHUB_RETURN_IF_ERROR(register_schema());
       const bool is_delete = !tombstone_fingerprint.empty() && batch.fingerprint == tombstone_fingerprint;
       if (is_delete && !tombstone_registered) {
+        ++requests;
         auto registered = client.register_schema(target_.resource, tombstone_json, target_.primary_key,
                                                  target_.name_zh);
         if (!registered) return registered.status().with_context("tombstone schema registration");
         tombstone_registered = true;
       }
+      const auto upload_started = std::chrono::steady_clock::now();
+      ++requests;
       auto receipt = client.upload_batch(BatchToSend{batch.resource, batch.batch_id, epoch, batch.sequence,
                                                      batch.record_count, batch.digest, batch.fingerprint, batch.body,
                                                      is_delete ? batch.record_count : 0});
@@ -174,6 +188,7 @@ Status DeliveryWorker::deliver_all() {
         quarantined(batch.batch_id, failed.message());
         continue;
       }
+      upload_latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - upload_started).count());
       DXHUB_RETURN_IF_ERROR(store.record_receipt(batch.batch_id, receipt->raw_json));
       ++batches_delivered_;
       rows_delivered_ += batch.record_count;
@@ -184,6 +199,20 @@ Status DeliveryWorker::deliver_all() {
                     batch.batch_id, batch.sequence, batch.record_count, receipt->fields.receipt_id);
     }
   }
+}
+
+void UploadLatency::observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  ++buckets[i];
+  sum_seconds += seconds;
+  ++count;
+}
+
+void UploadLatency::add(const UploadLatency& other) {
+  for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += other.buckets[i];
+  sum_seconds += other.sum_seconds;
+  count += other.count;
 }
 
 }  // namespace dxhub

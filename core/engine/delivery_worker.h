@@ -22,7 +22,9 @@
 // Every exception on the thread is caught and becomes the worker's Status.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -33,6 +35,17 @@
 #include "core/delivery/province_client.h"
 
 namespace dxhub {
+
+// Upload latencies of one run, Prometheus-style cumulative-free buckets
+// (counts per bucket; the last is +Inf).
+struct UploadLatency {
+  static constexpr std::array<double, 11> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::array<uint64_t, kBounds.size() + 1> buckets{};
+  double sum_seconds = 0;
+  uint64_t count = 0;
+  void observe(double seconds);
+  void add(const UploadLatency& other);
+};
 
 struct DeliveryTarget {
   std::string resource;
@@ -78,6 +91,9 @@ class DeliveryWorker {
   int64_t duplicate_keys() const { return duplicate_keys_; }
   // Tombstones among rows_delivered (receipts' `deleted`).
   int64_t rows_deleted() const { return rows_deleted_; }
+  const UploadLatency& upload_latency() const { return upload_latency_; }
+  // Requests repeated after a transient failure (attempts beyond the first).
+  int64_t retries() const { return retries_; }
   // Read after finish().
   const Status& status() const { return status_; }
 
@@ -101,6 +117,8 @@ class DeliveryWorker {
   int64_t batches_quarantined_ = 0;
   int64_t duplicate_keys_ = 0;
   int64_t rows_deleted_ = 0;
+  UploadLatency upload_latency_;
+  int64_t retries_ = 0;
   std::string first_quarantine_reason_;
   Status status_;
 };

@@ -234,7 +234,8 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(check_known_keys(daemon,
                                          {"workers", "realtime_every_seconds", "periodic_cron", "timezone",
                                           "jitter_seconds", "shutdown_grace_seconds", "schedules", "delivery_check_seconds",
-                                          "circuit_failures", "circuit_open_seconds", "circuit_max_open_seconds"},
+                                          "circuit_failures", "circuit_open_seconds", "circuit_max_open_seconds",
+                                          "metrics_listen"},
                                          "daemon.", origin));
   Reader dm(daemon, "daemon.", origin);
   DaemonSettings& ds = cfg.daemon;
@@ -248,6 +249,10 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(dm.integer("circuit_failures", ds.circuit_failures, 1, 1000));
   DXHUB_RETURN_IF_ERROR(dm.integer("circuit_open_seconds", ds.circuit_open_seconds, 1, 86400));
   DXHUB_RETURN_IF_ERROR(dm.integer("circuit_max_open_seconds", ds.circuit_max_open_seconds, 1, 86400));
+  DXHUB_RETURN_IF_ERROR(dm.string("metrics_listen", ds.metrics_listen));
+  if (!ds.metrics_listen.empty() && ds.metrics_listen.rfind(':') == std::string::npos) {
+    return dm.error("metrics_listen", "write ADDRESS:PORT (e.g. 127.0.0.1:9464), or \"\" for none");
+  }
   if (ds.circuit_max_open_seconds < ds.circuit_open_seconds) {
     return dm.error("circuit_max_open_seconds", "must be at least circuit_open_seconds");
   }

@@ -66,6 +66,8 @@ struct DaemonSettings {
   int circuit_failures = 3;
   int64_t circuit_open_seconds = 30;
   int64_t circuit_max_open_seconds = 600;
+  // GET /metrics (Prometheus) and GET /health; "" turns them off.
+  std::string metrics_listen = "127.0.0.1:9464";
   nlohmann::json schedules = nlohmann::json::object();  // resource id -> override object
 };
 

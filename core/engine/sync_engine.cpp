@@ -463,6 +463,8 @@ void SyncEngine::collect_delivery(const DeliveryWorker& delivery, StateStore& st
   result.rows_deleted = delivery.rows_deleted();
   result.batches_delivered = delivery.batches_delivered();
   result.rows_delivered = delivery.rows_delivered();
+  result.delivery_retries = delivery.retries();
+  result.upload_latency = delivery.upload_latency();
   if (auto outbox = store.outbox_summary(); outbox) {
     for (const auto& o : *outbox) {
       if (o.resource == result.resource) result.batches_pending = o.batches;

@@ -35,6 +35,8 @@ struct ResourceResult {
   int64_t rows_unchanged = 0;       // change_detection "snapshot": rows read equal to the last pass (not sent)
   int64_t deletes_spooled = 0;      // tombstones among rows_spooled
   int64_t rows_deleted = 0;         // tombstones among rows_delivered
+  int64_t delivery_retries = 0;     // requests repeated after transient failures
+  UploadLatency upload_latency;     // of this run's uploads
   bool stopped = false;             // a stop was requested: reading ended after a durable chunk (the rest next run)
   std::string first_dead_letter;  // the first dead letter's field/column (never its value)
   Status read_status;             // config / source errors; kData: dead-letter threshold crossed

@@ -17,8 +17,9 @@ struct ApiError {
 
 struct ApiResponse {
   unsigned http_status = 200;
-  std::string body;   // JSON text
+  std::string body;   // JSON text (or of content_type)
   std::string allow;  // "Allow" header value for 405, empty otherwise
+  std::string content_type;  // empty: application/json; charset=utf-8
 };
 
 ApiResponse ok_response(const nlohmann::json& data);

@@ -207,7 +207,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.result(response.http_status);
     response_.version(has_request ? parser_->get().version() : 11);
     response_.set(http::field::server, shared_->server_name);
-    response_.set(http::field::content_type, "application/json; charset=utf-8");
+    response_.set(http::field::content_type,
+                  response.content_type.empty() ? "application/json; charset=utf-8" : response.content_type);
     if (!response.allow.empty()) response_.set(http::field::allow, response.allow);
     if (response.http_status == 429 && decision_.error_status == 429) {
       response_.set(http::field::retry_after, std::to_string(decision_.retry_after_s));

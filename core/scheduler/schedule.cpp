@@ -28,6 +28,18 @@ int64_t Schedule::next_cron_slot(int64_t after, int64_t shift) const {
   return cron_->next_after(after - shift, utc_offset_seconds_).value_or(after + 86400 * 366) + shift;
 }
 
+int64_t Schedule::cycle_seconds(int64_t now) const {
+  switch (kind_) {
+    case Kind::kManual: return 0;
+    case Kind::kInterval: return interval_seconds_;
+    case Kind::kCron: {
+      const int64_t first = next_cron_slot(now, 0);
+      return next_cron_slot(first, 0) - first;
+    }
+  }
+  return 0;
+}
+
 std::string Schedule::describe() const {
   switch (kind_) {
     case Kind::kManual: return "manual";

@@ -55,6 +55,10 @@ class Schedule {
   // `shift` seconds (the resource's jitter). Cron only.
   int64_t next_cron_slot(int64_t after, int64_t shift) const;
 
+  // The period between runs around `now` (Unix s): the interval, or the gap
+  // between the next two cron slots; 0 for manual. (For metrics: lag vs cycle.)
+  int64_t cycle_seconds(int64_t now) const;
+
   // "cron 30 2 * * * (Asia/Shanghai)", "every 10 s", "manual".
   std::string describe() const;
 

@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <curl/curl.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/common/sqlite_db.h"
+#include "core/delivery/curl_handle.h"
 #include "sandbox/sample/household_generator.h"
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/subprocess.h"
@@ -37,12 +41,14 @@ class Daemon : public testing::HubFixture {
                             {"path", testing::plugin_library("public_security")},
                             {"settings", {{"household_db", source_}}}}});
     cfg["daemon"] = daemon_settings;
+    // No fixed port shared by tests running at once: off unless a test asks.
+    if (!cfg["daemon"].contains("metrics_listen")) cfg["daemon"]["metrics_listen"] = "";
     cfg["sync"]["batch_rows"] = batch_rows;
     return cfg;
   }
 
   static json every_second() {
-    return {{"jitter_seconds", 0}, {"shutdown_grace_seconds", 20},
+    return {{"jitter_seconds", 0}, {"shutdown_grace_seconds", 20}, {"metrics_listen", ""},
             {"schedules", {{"household_population", {{"every_seconds", 1}}}}}};
   }
 
@@ -68,6 +74,41 @@ class Daemon : public testing::HubFixture {
     return false;
   }
 
+  // The metrics port the daemon logged ("metrics on http://127.0.0.1:PORT/metrics").
+  static int metrics_port(testing::BackgroundProcess& daemon) {
+    if (!daemon.wait_for_log("/metrics, health on /health", 1, 30)) return 0;
+    const std::string log = daemon.log();
+    const std::string marker = "metrics on http://127.0.0.1:";
+    size_t at = log.find(marker);
+    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
+  }
+
+  // GET (or another method) on the daemon's metrics endpoint: {status, body}.
+  static std::pair<long, std::string> http_get(int port, const std::string& path, const char* method = "GET") {
+    std::pair<long, std::string> out{0, ""};
+    auto easy = curl::make_easy_handle();
+    if (!easy) return out;
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
+    CURL* h = easy->get();
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* body) {
+      static_cast<std::string*>(body)->append(data, size * n);
+      return size * n;
+    });
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.second);
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.first);
+    return out;
+  }
+
+  // The value of one sample line ("name{labels} value") of a Prometheus text.
+  static double sample(const std::string& text, const std::string& series) {
+    size_t at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::atof(text.c_str() + at + 1 + series.size() + 1);
+  }
+
   void expect_no_secret(const testing::BackgroundProcess& daemon) {
     EXPECT_EQ(daemon.log().find(secret_), std::string::npos);
   }
@@ -78,10 +119,14 @@ class Daemon : public testing::HubFixture {
 TEST_F(Daemon, RunsOnItsScheduleAndStopsCleanlyOnSigterm) {
   generate(2000);
   start_province();
-  const std::string cfg = write_config_file(config(every_second()));
+  json settings = every_second();
+  settings["metrics_listen"] = "127.0.0.1:0";
+  const std::string cfg = write_config_file(config(settings));
   auto daemon = start_daemon(cfg);
   ASSERT_TRUE(daemon->wait_for_log("daemon: resource household_population: run ended: ok", 3, 60)) << daemon->log();
   EXPECT_EQ(province_count("records"), 2000);
+  const int port = metrics_port(*daemon);
+  ASSERT_GT(port, 0) << daemon->log();
 
   // Changes made while it runs arrive with the next runs, once.
   sample::HouseholdChanges changes;
@@ -91,6 +136,29 @@ TEST_F(Daemon, RunsOnItsScheduleAndStopsCleanlyOnSigterm) {
   ASSERT_TRUE(sample::apply_household_changes(source_, changes).is_ok());
   ASSERT_TRUE(wait_for_province("rows_received", 2150, 60)) << daemon->log();
   ASSERT_TRUE(daemon->wait_for_log("run ended: ok", 6, 60));
+
+  // The operator's view while it runs.
+  auto [status, metrics] = http_get(port, "/metrics");
+  ASSERT_EQ(status, 200) << metrics;
+  const std::string r = "{resource=\"household_population\"}";
+  EXPECT_EQ(sample(metrics, "dxhub_rows_read_total" + r), 2150) << metrics;
+  EXPECT_EQ(sample(metrics, "dxhub_rows_delivered_total" + r), 2150) << metrics;
+  EXPECT_EQ(sample(metrics, "dxhub_rows_rejected_total" + r), 0);
+  EXPECT_EQ(sample(metrics, "dxhub_outbox_batches" + r), 0);
+  EXPECT_EQ(sample(metrics, "dxhub_update_cycle_seconds" + r), 1);
+  EXPECT_GE(sample(metrics, "dxhub_runs_total{resource=\"household_population\",status=\"ok\"}"), 6);
+  EXPECT_EQ(sample(metrics, "dxhub_circuit_state{resource=\"household_population\",state=\"closed\"}"), 1);
+  EXPECT_EQ(sample(metrics, "dxhub_plugin_loaded{plugin=\"public_security\"}"), 1);
+  EXPECT_GE(sample(metrics, "dxhub_upload_duration_seconds_count" + r), 2);
+  EXPECT_EQ(sample(metrics, "dxhub_upload_duration_seconds_bucket{resource=\"household_population\",le=\"+Inf\"}"),
+            sample(metrics, "dxhub_upload_duration_seconds_count" + r));
+  EXPECT_GE(sample(metrics, "dxhub_source_lag_seconds" + r), 0);
+  EXPECT_NE(metrics.find("# TYPE dxhub_upload_duration_seconds histogram"), std::string::npos);
+  auto health = http_get(port, "/health");
+  ASSERT_EQ(health.first, 200);
+  EXPECT_EQ(json::parse(health.second)["status"], "ok") << health.second;
+  EXPECT_EQ(http_get(port, "/metrics", "POST").first, 405);
+  EXPECT_EQ(http_get(port, "/state").first, 404);
 
   daemon->signal(SIGTERM);
   auto exit_code = daemon->wait(30);
@@ -216,11 +284,18 @@ TEST_F(Daemon, SpooledBatchesDrainBetweenRunsAndAFailingProvinceIsPaused) {
                    {"circuit_failures", 2},
                    {"circuit_open_seconds", 2},
                    {"circuit_max_open_seconds", 4},
+                   {"metrics_listen", "127.0.0.1:0"},
                    {"schedules", {{"household_population", {{"every_seconds", 3600}}}}}};
   const std::string cfg = write_config_file(config(settings, 1000));
   auto daemon = start_daemon(cfg);
   ASSERT_TRUE(daemon->wait_for_log("run ended", 1, 60)) << daemon->log();
   ASSERT_TRUE(daemon->wait_for_log("(circuit open", 1, 30)) << daemon->log();
+  const int port = metrics_port(*daemon);
+  ASSERT_GT(port, 0);
+  auto health = http_get(port, "/health");
+  EXPECT_EQ(json::parse(health.second)["status"], "degraded") << health.second;
+  EXPECT_EQ(json::parse(health.second)["delivery_paused"][0], "household_population") << health.second;
+  EXPECT_GT(sample(http_get(port, "/metrics").second, "dxhub_outbox_batches{resource=\"household_population\"}"), 0);
   // Over the next six seconds: without the breaker a drain a second (six or
   // more attempts); with it, the pauses of 2 then 4 s leave at most two probes.
   auto failed_attempts = [&] {
@@ -237,6 +312,9 @@ TEST_F(Daemon, SpooledBatchesDrainBetweenRunsAndAFailingProvinceIsPaused) {
   start_province(port_);
   ASSERT_TRUE(wait_for_province("records", 3000, 60)) << daemon->log();
   EXPECT_TRUE(daemon->wait_for_log("delivery works again (circuit closed)", 1, 10)) << daemon->log();
+  EXPECT_EQ(sample(http_get(port, "/metrics").second,
+                   "dxhub_circuit_state{resource=\"household_population\",state=\"closed\"}"),
+            1);
   EXPECT_NE(daemon->log().find("between runs"), std::string::npos) << daemon->log();
   // One sync read the source; delivery alone did the rest.
   EXPECT_FALSE(daemon->wait_for_log("sync started", 2, 1)) << daemon->log();
