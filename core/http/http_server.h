@@ -31,10 +31,17 @@ struct HttpServerOptions {
   std::string server_name = "dxhub";  // the Server header
   std::string log_name = "http";      // prefix of the server's own log lines
   uint64_t max_body_bytes = uint64_t{256} << 20;
+  // The header must be in within header_timeout of the request's first byte
+  // (of the accept, for a connection's first request); header and body
+  // within request_timeout. Over either, the connection is closed.
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds request_timeout{120'000};
+  // The longest silence inside a body, and the longest a response write may take.
   std::chrono::milliseconds io_timeout{30'000};
+  // How long a keep-alive connection may wait for its next request.
   std::chrono::milliseconds idle_timeout{30'000};
+  // Open connections at most; the next is answered 503 TOO_MANY_CONNECTIONS
+  // and closed without its request being read.
   size_t max_connections = 512;
   int threads = 2;
 };

@@ -22,16 +22,9 @@ Status ProvinceServer::start() {
     api_ = std::make_unique<ProvinceApi>(*store_, *auth_);
     api_->set_fault_injector(faults_.get());
   }
-  http::HttpServerOptions options;
+  http::HttpServerOptions options = config_;  // the limits part of the config
   options.server_name = "dxhub-province";
   options.log_name = "province";
-  options.max_body_bytes = config_.max_body_bytes;
-  options.header_timeout = config_.header_timeout;
-  options.request_timeout = config_.request_timeout;
-  options.io_timeout = config_.io_timeout;
-  options.idle_timeout = config_.idle_timeout;
-  options.max_connections = config_.max_connections;
-  options.threads = config_.threads;
   auto http = std::make_unique<HttpServer>(*api_, *faults_, options);
   DXHUB_RETURN_IF_ERROR(http->start(config_.listen_address, config_.port));
   port_ = http->port();

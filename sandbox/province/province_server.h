@@ -13,11 +13,8 @@
 
 #include "core/common/status.h"
 #include "core/http/fault_injector.h"
+#include "core/http/http_server.h"
 #include "core/http/request_auth.h"
-
-namespace dxhub::http {
-class HttpServer;
-}  // namespace dxhub::http
 
 namespace dxhub::province {
 
@@ -30,25 +27,13 @@ using http::RequestAuthenticator;
 class ProvinceApi;
 class ProvinceStore;
 
-struct ProvinceConfig {
+// The server's limits (body size, deadlines, connection cap, threads) are
+// those of core/http's HttpServerOptions, inherited.
+struct ProvinceConfig : http::HttpServerOptions {
   std::string listen_address = "127.0.0.1";
   uint16_t port = 0;  // 0: an ephemeral port, see ProvinceServer::port()
   std::string db_path = "province.db";
   std::map<std::string, AppCredential> credentials;  // by app key
-  uint64_t max_body_bytes = uint64_t{256} << 20;
-  // The header must be in within header_timeout of the request's first byte
-  // (of the accept, for a connection's first request); header and body
-  // within request_timeout. Over either, the connection is closed.
-  std::chrono::milliseconds header_timeout{10'000};
-  std::chrono::milliseconds request_timeout{120'000};
-  // The longest silence inside a body, and the longest a response write may take.
-  std::chrono::milliseconds io_timeout{30'000};
-  // How long a keep-alive connection may wait for its next request.
-  std::chrono::milliseconds idle_timeout{30'000};
-  // Open connections at most; the next is answered 503 TOO_MANY_CONNECTIONS
-  // and closed without its request being read.
-  size_t max_connections = 512;
-  int threads = 2;
   size_t nonce_capacity = RequestAuthenticator::kDefaultNonceCapacity;
   // Fault injection at start (all off by default); see set_faults().
   FaultSettings faults;
