@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import selectors
+import signal
 import subprocess
 import time
 
@@ -37,16 +38,23 @@ def child_usage(cmd, env=None):
     sel.register(r_out, selectors.EVENT_READ, out_chunks)
     sel.register(r_err, selectors.EVENT_READ, err_chunks)
     open_fds = 2
-    while open_fds:
-        for key, _ in sel.select():
-            data = os.read(key.fd, 65536)
-            if not data:
-                sel.unregister(key.fd)
-                os.close(key.fd)
-                open_fds -= 1
-            else:
-                key.data.append(data)
-    _, status, usage = os.wait4(pid, 0)
+    try:
+        while open_fds:
+            for key, _ in sel.select():
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fd)
+                    os.close(key.fd)
+                    open_fds -= 1
+                else:
+                    key.data.append(data)
+        _, status, usage = os.wait4(pid, 0)
+    except BaseException:  # Ctrl-C or SIGTERM of the caller: the child goes too
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        for key in list(sel.get_map().values()):
+            os.close(key.fd)
+        raise
     wall = time.monotonic() - started
     rc = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
@@ -110,13 +118,14 @@ def start_province(bindir, work, name, env, app_key="bench", timeout=20):
     province = subprocess.Popen(
         [os.path.join(bindir, "dxhub-province"), "--listen", "127.0.0.1:0", "--db",
          os.path.join(work, name + "-province.db"), "--app-key", app_key, "--port-file", port_file,
-         "--log-level", "warn"], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--log-level", "warn"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
 
     def port_written():
         return os.path.exists(port_file) and open(port_file).read().strip() != ""
     try:
         wait_until(port_written, timeout, "mock province start", process=province)
-    except BenchError:
+    except BaseException:  # also Ctrl-C: the caller never learns of this process
         stop_process(province)
         raise
     return province, int(open(port_file).read().strip())

@@ -25,6 +25,7 @@ import os
 import random
 import re
 import secrets
+import select
 import shutil
 import signal
 import statistics
@@ -196,7 +197,8 @@ def bench_idle(bench):
                             "127.0.0.1:0", "--auth", "none"], env=bench.env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     bench.processes.append(api)
-    line = api.stdout.readline()  # "listening on PORT", printed once bound
+    ready = select.select([api.stdout], [], [], 20)[0]  # "listening on PORT", printed once bound
+    line = api.stdout.readline() if ready else ""
     match = re.match(r"listening on (\d+)", line)
     if not match:
         raise BenchError(f"dxhub-agency-api did not start: {line!r}")
@@ -418,9 +420,10 @@ def main():
 
     # SIGTERM ends the run like Ctrl-C does: through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    bench = Bench(args)
-    print(f"dxhub daemon benchmark: {', '.join(parts)} (build {args.build})")
+    bench = None
     try:
+        bench = Bench(args)
+        print(f"dxhub daemon benchmark: {', '.join(parts)} (build {args.build})")
         for part in ("idle", "incremental", "memory"):
             if part in parts:
                 {"idle": bench_idle, "incremental": bench_incremental, "memory": bench_memory}[part](bench)
@@ -431,11 +434,12 @@ def main():
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # cleanup is not itself interrupted
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        bench.stop_all()
-        if args.keep:
-            print(f"work directory kept: {bench.work}")
-        else:
-            shutil.rmtree(bench.work, ignore_errors=True)
+        if bench is not None:
+            bench.stop_all()
+            if args.keep:
+                print(f"work directory kept: {bench.work}")
+            else:
+                shutil.rmtree(bench.work, ignore_errors=True)
 
 
 if __name__ == "__main__":
