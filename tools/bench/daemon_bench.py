@@ -285,10 +285,10 @@ def bench_incremental_size(bench, rows):
     noop_walls = [bench.run(sync, "no-op sync")[1] for _ in range(args.repeats)]
     oneshot_walls = []
     for _ in range(args.repeats):
-        before = bench.received(port)
+        before = bench.received(port, poll="batches")
         bench.change_rows(source)
         out, wall, _, _ = bench.run(sync, "incremental one-shot sync")
-        after = bench.received(port)
+        after = bench.received(port, poll="batches")
         if after - before != CHANGED_ROWS:
             raise BenchError(f"incremental one-shot sync delivered {after - before} rows, not {CHANGED_ROWS}")
         oneshot_walls.append(wall)
@@ -302,7 +302,7 @@ def bench_incremental_size(bench, rows):
         # A random phase against the 1-second schedule, so the figures span the
         # wait for the next slot instead of always landing at the same point.
         time.sleep(phase.uniform(0, 1))
-        before = bench.received(port)
+        before = bench.received(port, poll="batches")
         committed = bench.change_rows(source)
         committed_wall = time.time() - (time.monotonic() - committed)
         seen = None
