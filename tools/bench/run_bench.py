@@ -9,118 +9,29 @@ Prints rows/s, CPU seconds and peak RSS for each, the hub's and the
 province's CPU separately, and the ratios. Figures, not pass/fail.
 """
 import argparse
-import hashlib
-import hmac
 import json
 import os
 import secrets
-import selectors
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def child_usage(cmd, env=None):
-    """Runs cmd and returns (rc, stdout, stderr, wall, cpu, maxrss_mib) using wait4."""
-    started = time.monotonic()
-    r_out, w_out = os.pipe()
-    r_err, w_err = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(w_out, 1)
-        os.dup2(w_err, 2)
-        os.close(r_out)
-        os.close(r_err)
-        os.execvpe(cmd[0], cmd, env if env is not None else os.environ)
-    os.close(w_out)
-    os.close(w_err)
-    out_chunks, err_chunks = [], []
-    sel = selectors.DefaultSelector()
-    sel.register(r_out, selectors.EVENT_READ, out_chunks)
-    sel.register(r_err, selectors.EVENT_READ, err_chunks)
-    open_fds = 2
-    while open_fds:
-        for key, _ in sel.select():
-            data = os.read(key.fd, 65536)
-            if not data:
-                sel.unregister(key.fd)
-                os.close(key.fd)
-                open_fds -= 1
-            else:
-                key.data.append(data)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.monotonic() - started
-    rc = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return rc, b"".join(out_chunks).decode(), b"".join(err_chunks).decode(), wall, cpu, usage.ru_maxrss / 1024
-
-
-def signed_get(port, path, app_key, secret):
-    """A GET signed as the province protocol requires (HMAC-SHA256)."""
-    import urllib.request
-    ts = str(int(time.time() * 1000))
-    nonce = secrets.token_hex(16)
-    digest = hashlib.sha256(b"").hexdigest()
-    to_sign = "\n".join(["GET", path, ts, nonce, digest, "", "", ""])  # no batch headers
-    signature = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={
-        "X-Dxhub-AppKey": app_key, "X-Dxhub-Timestamp": ts, "X-Dxhub-Nonce": nonce,
-        "X-Dxhub-Signature-Method": "HMAC-SHA256", "X-Dxhub-Content-Digest": digest,
-        "X-Dxhub-Signature": signature})
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.load(response)["data"]
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-
-def proc_peak_rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from bench_common import (ROOT, BenchError, child_usage, hub_config, hub_env, plugin_entry, proc_cpu_seconds,
+                          proc_peak_rss_mib, signed_get, start_province, stop_process, write_json)
 
 
 def run_hub(args, bindir, work, source, name, extra, results):
     """One full sync through the hub into a fresh mock province; figures into results[name]."""
     secret = secrets.token_hex(32)
-    env = dict(os.environ, DXHUB_PROVINCE_APP_SECRET=secret, DXHUB_APP_SECRET=secret)
-    port_file = os.path.join(work, name + "-province.port")
-    province = subprocess.Popen(
-        [os.path.join(bindir, "dxhub-province"), "--listen", "127.0.0.1:0", "--db",
-         os.path.join(work, name + "-province.db"), "--app-key", "bench", "--port-file", port_file,
-         "--log-level", "warn"], env=env, stderr=subprocess.DEVNULL)
+    env = hub_env(secret)
+    province, port = start_province(bindir, work, name, env)
     try:
-        deadline = time.monotonic() + 20
-        while not (os.path.exists(port_file) and open(port_file).read().strip()):
-            if time.monotonic() > deadline or province.poll() is not None:
-                sys.exit("mock province did not start")
-            time.sleep(0.05)
-        port = int(open(port_file).read().strip())
-        config = {
-            "state_db": os.path.join(work, name + "-state.db"),
-            "mappings_dir": os.path.join(ROOT, "mappings"),
-            "log_level": "warn",
-            "province": {"url": f"http://127.0.0.1:{port}", "app_key": "bench",
-                         "app_secret_env": "DXHUB_APP_SECRET"},
-            "sync": {"batch_rows": args.batch_rows, "codec": args.codec},
-            "plugins": [{"name": "public_security",
-                         "path": os.path.join(args.build, "plugins", "libdxhub_public_security.so"),
-                         "settings": {"household_db": source}}],
-        }
+        config = hub_config(work, name, port,
+                            [plugin_entry(args.build, "public_security", {"household_db": source})],
+                            sync={"batch_rows": args.batch_rows, "codec": args.codec})
         config.update(extra)
-        config_path = os.path.join(work, name + ".json")
-        with open(config_path, "w") as f:
-            json.dump(config, f)
+        config_path = write_json(os.path.join(work, name + ".json"), config)
         province_cpu0 = proc_cpu_seconds(province.pid)
         rc, out, err, wall, cpu, rss = child_usage(
             [os.path.join(bindir, "dxhub"), "-c", config_path, "sync", "--json"], env=env)
@@ -141,8 +52,7 @@ def run_hub(args, bindir, work, source, name, extra, results):
                                              "cpu": proc_cpu_seconds(province.pid) - apply_cpu0,
                                              "records": held["records"]}
     finally:
-        province.terminate()
-        province.wait(timeout=30)
+        stop_process(province)
 
 
 def main():
@@ -225,4 +135,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BenchError as e:
+        sys.exit(f"benchmark stopped: {e}")
