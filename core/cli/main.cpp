@@ -1,4 +1,5 @@
-// dxhub: the hub's command line. Subcommands: sync, plugins, state, outbox, dead-letters, check, discover.
+// dxhub: the hub's command line. Subcommands: sync, plugins, state, outbox, dead-letters, check, discover,
+// reconcile.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "core/cli/check_command.h"
 #include "core/cli/discover_command.h"
 #include "core/cli/operator_commands.h"
+#include "core/cli/reconcile_command.h"
 #include "core/cli/state_report.h"
 #include "core/common/json_text.h"
 #include "core/common/log.h"
@@ -41,7 +43,8 @@ int run_main(int argc, char** argv) {
   CLI::App app{
       "dxhub -- carries Daye agencies' public data to the Hubei provincial authorized-operation platform.\n"
       "Exit codes: 0 ok, 1 internal error, 2 configuration error, 3 source error, 4 delivery failure,\n"
-      "5 rows dead-lettered (or a dead-letter threshold failed the run), 6 state in use by another dxhub."};
+      "5 rows dead-lettered (or a dead-letter threshold failed the run), 6 state in use by another dxhub;\n"
+      "reconcile only: 7 gaps, 8 duplicates, 9 digest or count mismatches (the highest found wins)."};
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the subcommand: `dxhub sync -c hub.json`
   app.set_version_flag("--version", "dxhub 0.1.0 (plugin ABI 1)");
@@ -141,6 +144,21 @@ int run_main(int argc, char** argv) {
                   "also make one signed GET of each resource at the province (tests URL, key, secret, clock);\n"
                   "without it the province is never contacted");
 
+  auto* reconcile = app.add_subcommand(
+      "reconcile",
+      "compare the batches the province acknowledged to this hub (receipts in the state) with the province's\n"
+      "manifest of stored batches: gaps (acknowledged, not at the province), duplicates (one sequence under two\n"
+      "batch ids, or one batch id twice), mismatches (same batch id, other digest or record count) and batches\n"
+      "unknown at the hub (in the outbox awaiting their receipt, or not sent by this hub: not a failure).\n"
+      "Reads the state read-only without the lock; needs the AppSecret. One line per finding, then a summary.\n"
+      "Exit codes: 0 consistent, 2 configuration error, 4 province unreachable or refusing, 7 gaps,\n"
+      "8 duplicates, 9 digest or count mismatches; when several occur, the highest.");
+  std::vector<std::string> reconcile_resources;
+  bool reconcile_json = false;
+  reconcile->add_option("-r,--resource", reconcile_resources,
+                        "resource id; repeatable; default: every resource with receipts or spooled batches in the state");
+  reconcile->add_flag("--json", reconcile_json, "print the findings as JSON");
+
   auto* discover = app.add_subcommand(
       "discover",
       "read a sample of a source and print a draft Avro schema (.avsc, a TODO doc per field) and mapping file\n"
@@ -175,6 +193,18 @@ int run_main(int argc, char** argv) {
     dxhub::CheckReport report = dxhub::run_check(config_path, options);
     std::cout << (check_json ? dxhub::dump_json_safely(report.to_json(), 2) + "\n" : report.to_text());
     return report.exit_code();
+  }
+  if (*reconcile) {
+    // Read-only: no state lock, and the state file is never created.
+    auto config = dxhub::load_hub_config(config_path, /*need_secret=*/true);
+    dxhub::init_logging(!log_level.empty() ? log_level : "warn");
+    if (!config) return fail(config.status());
+    dxhub::ReconcileOptions options;
+    options.resources = reconcile_resources;
+    auto report = dxhub::run_reconcile(config->state_db, config->province, options);
+    if (!report) return fail(report.status());
+    std::cout << (reconcile_json ? dxhub::dump_json_safely(report->to_json(), 2) + "\n" : report->to_text());
+    return report->exit_code();
   }
   if (*discover) {
     dxhub::init_logging(!log_level.empty() ? log_level : "warn");

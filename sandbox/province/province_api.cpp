@@ -112,7 +112,7 @@ SignedHeaders signed_headers_of(const HttpRequest& request) {
 }
 
 // The routes below /api/v1/resources/{resource}.
-enum class Route { kResource, kSchemas, kBatches, kRecords, kUnknown };
+enum class Route { kResource, kSchemas, kBatches, kRecords, kManifest, kUnknown };
 
 constexpr std::string_view kAdminFaultsPath = "/api/v1/admin/faults";
 
@@ -173,6 +173,7 @@ RouteMatch match_route(const HttpRequest& request, bool admin_enabled) {
   else if (sub == "/schemas") m.route = Route::kSchemas;
   else if (sub == "/batches") m.route = Route::kBatches;
   else if (sub == "/records") m.route = Route::kRecords;
+  else if (sub == "/manifest") m.route = Route::kManifest;
   if (m.route == Route::kUnknown || m.resource.empty()) {
     m.refusal = fail(404, "NOT_FOUND", "no such path: " + std::string(path));
     return m;
@@ -264,6 +265,7 @@ HandledRequest ProvinceApi::handle(const HttpRequest& request, const HeaderVerdi
             is_post ? upload_batch(resource, request, signed_headers) : list_batches(resource, signed_headers);
         break;
       case Route::kRecords: handled.response = list_records(resource, split_target(request).query); break;
+      case Route::kManifest: handled.response = list_manifest(resource, split_target(request).query); break;
       case Route::kResource: handled.response = describe_resource(resource); break;
       case Route::kUnknown: break;
     }
@@ -412,6 +414,53 @@ ApiResponse ProvinceApi::list_records(const std::string& resource, std::string_v
   nlohmann::json records = nlohmann::json::array();
   for (auto& r : page->records) records.push_back(std::move(r));
   return ok_response({{"resource", resource}, {"count", page->count}, {"records", std::move(records)}});
+}
+
+ApiResponse ProvinceApi::list_manifest(const std::string& resource, std::string_view query) {
+  auto params = parse_query(query);
+  if (!params) return fail(400, "INVALID_QUERY", "malformed query string");
+  int64_t after_epoch = -1;  // before every stored batch (epochs and sequences are >= 0)
+  int64_t after_sequence = -1;
+  int64_t limit = kDefaultManifestLimit;
+  for (const auto& [name, value] : *params) {
+    if (name == "after") {
+      size_t colon = value.find(':');
+      auto epoch = colon == std::string::npos ? std::nullopt : parse_int64(std::string_view(value).substr(0, colon));
+      auto sequence =
+          colon == std::string::npos ? std::nullopt : parse_int64(std::string_view(value).substr(colon + 1));
+      if (!epoch || !sequence || *epoch < 0 || *sequence < 0) {
+        return fail(400, "INVALID_QUERY", "after must be EPOCH:SEQUENCE (non-negative integers)");
+      }
+      after_epoch = *epoch;
+      after_sequence = *sequence;
+    } else if (name == "limit") {
+      auto v = parse_int64(value);
+      if (!v || *v < 1 || *v > kMaxManifestLimit) {
+        return fail(400, "INVALID_QUERY", "limit must be between 1 and " + std::to_string(kMaxManifestLimit));
+      }
+      limit = *v;
+    } else {
+      return fail(400, "INVALID_QUERY", "unknown parameter (the manifest takes after and limit)");
+    }
+  }
+  auto page = store_.manifest(resource, after_epoch, after_sequence, limit);
+  if (!page) return internal_failure(page.status());
+  nlohmann::json batches = nlohmann::json::array();
+  for (const ManifestEntry& e : page->batches) {
+    batches.push_back({{"batch_id", e.batch_id},
+                       {"epoch", e.epoch},
+                       {"sequence", e.sequence},
+                       {"records", e.records},
+                       {"deleted", e.deleted},
+                       {"digest", e.digest},
+                       {"fingerprint", e.fingerprint},
+                       {"received_at", e.received_at}});
+  }
+  nlohmann::json next_after = nullptr;
+  if (page->next_after) {
+    next_after = std::to_string(page->next_after->first) + ":" + std::to_string(page->next_after->second);
+  }
+  return ok_response({{"resource", resource}, {"batches", std::move(batches)}, {"next_after", std::move(next_after)}});
 }
 
 ApiResponse ProvinceApi::describe_resource(const std::string& resource) {

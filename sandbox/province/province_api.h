@@ -4,6 +4,7 @@
 //   POST /api/v1/resources/{resource}/batches      (application/avro)
 //   GET  /api/v1/resources/{resource}/batches
 //   GET  /api/v1/resources/{resource}/records[?offset=&limit=&key=]
+//   GET  /api/v1/resources/{resource}/manifest[?after=EPOCH:SEQ&limit=]
 //   GET  /api/v1/resources/{resource}
 //   GET  /api/v1/admin/faults, POST /api/v1/admin/faults  (fault injection)
 // Authentication runs on the header (on_header), before the body is read.
@@ -40,6 +41,8 @@ using http::SignedHeaders;
 class ProvinceApi : public HttpHandler {
  public:
   static constexpr int64_t kMaxRecordsLimit = 10000;
+  static constexpr int64_t kDefaultManifestLimit = 1000;
+  static constexpr int64_t kMaxManifestLimit = 10000;
 
   ProvinceApi(ProvinceStore& store, RequestAuthenticator& auth) : store_(store), auth_(auth) {}
 
@@ -63,6 +66,8 @@ class ProvinceApi : public HttpHandler {
   nlohmann::json signed_receipt(const Receipt& receipt, const SignedHeaders& caller);
   ApiResponse list_records(const std::string& resource, std::string_view query);
   ApiResponse describe_resource(const std::string& resource);
+  // The stored batches, one entry each, in (epoch, sequence) order, paged by `after`.
+  ApiResponse list_manifest(const std::string& resource, std::string_view query);
 
   ProvinceStore& store_;
   RequestAuthenticator& auth_;

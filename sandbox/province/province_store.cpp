@@ -585,4 +585,64 @@ Expected<std::vector<Receipt>> ProvinceStore::receipts(std::string_view resource
   return out;
 }
 
+Expected<ManifestPage> ProvinceStore::manifest(std::string_view resource, int64_t after_epoch,
+                                              int64_t after_sequence, int64_t limit) {
+  std::lock_guard lock(mutex_);
+  constexpr const char* kColumns =
+      "SELECT batch_id, epoch, sequence, records_accepted, deleted, digest, fingerprint, received_at FROM batches ";
+  auto entry_from_row = [](const SqliteStmt& s) {
+    ManifestEntry e;
+    e.batch_id = s.column_text(0);
+    e.epoch = s.column_int64(1);
+    e.sequence = s.column_int64(2);
+    e.records = s.column_int64(3);
+    e.deleted = s.column_int64(4);
+    e.digest = s.column_text(5);
+    e.fingerprint = s.column_text(6);
+    e.received_at = s.column_text(7);
+    return e;
+  };
+  ManifestPage page;
+  {
+    DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string(kColumns) +
+                                                  "WHERE resource = ?1 AND (epoch > ?2 OR (epoch = ?2 AND sequence > "
+                                                  "?3)) ORDER BY epoch, sequence, batch_id LIMIT ?4"));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, after_epoch));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, after_sequence));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(4, limit));
+    for (;;) {
+      DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      page.batches.push_back(entry_from_row(stmt));
+    }
+  }
+  if (page.batches.empty() || static_cast<int64_t>(page.batches.size()) < limit) return page;
+
+  // The page is full: finish its last (epoch, sequence), then see whether more follow.
+  const ManifestEntry last = page.batches.back();
+  {
+    DXHUB_ASSIGN_OR_RETURN(auto stmt, db_.prepare(std::string(kColumns) +
+                                                  "WHERE resource = ?1 AND epoch = ?2 AND sequence = ?3 AND "
+                                                  "batch_id > ?4 ORDER BY batch_id"));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(1, resource));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(2, last.epoch));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_int64(3, last.sequence));
+    DXHUB_RETURN_IF_ERROR(stmt.bind_text(4, last.batch_id));
+    for (;;) {
+      DXHUB_ASSIGN_OR_RETURN(bool row, stmt.step());
+      if (!row) break;
+      page.batches.push_back(entry_from_row(stmt));
+    }
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto more, db_.prepare("SELECT 1 FROM batches WHERE resource = ?1 AND (epoch > ?2 OR "
+                                                "(epoch = ?2 AND sequence > ?3)) LIMIT 1"));
+  DXHUB_RETURN_IF_ERROR(more.bind_text(1, resource));
+  DXHUB_RETURN_IF_ERROR(more.bind_int64(2, last.epoch));
+  DXHUB_RETURN_IF_ERROR(more.bind_int64(3, last.sequence));
+  DXHUB_ASSIGN_OR_RETURN(bool has_more, more.step());
+  if (has_more) page.next_after = std::make_pair(last.epoch, last.sequence);
+  return page;
+}
+
 }  // namespace dxhub::province

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,24 @@ struct ResourceSummary {
   std::vector<SchemaInfo> schemas;
 };
 
+// One stored batch as the manifest lists it (GET .../manifest).
+struct ManifestEntry {
+  std::string batch_id;
+  int64_t epoch = 0;
+  int64_t sequence = 0;
+  int64_t records = 0;  // records_accepted
+  int64_t deleted = 0;  // tombstones among them
+  std::string digest;   // SHA-256 hex of the body as received
+  std::string fingerprint;
+  std::string received_at;
+};
+
+struct ManifestPage {
+  std::vector<ManifestEntry> batches;
+  // (epoch, sequence) of the last entry when more batches follow it.
+  std::optional<std::pair<int64_t, int64_t>> next_after;
+};
+
 struct RecordPage {
   int64_t count = 0;  // current records of the resource
   std::vector<nlohmann::json> records;
@@ -99,6 +118,12 @@ class ProvinceStore {
   // The current record with that key (none or one), and the resource's count.
   Expected<RecordPage> record_by_key(std::string_view resource, std::string_view key);
   Expected<std::vector<Receipt>> receipts(std::string_view resource);
+  // Stored batches after (after_epoch, after_sequence), ordered by (epoch,
+  // sequence, batch_id); `limit` entries, or more when the last (epoch,
+  // sequence) is shared by further batches: a page never splits one, so
+  // paging by (epoch, sequence) never skips a duplicate.
+  Expected<ManifestPage> manifest(std::string_view resource, int64_t after_epoch, int64_t after_sequence,
+                                  int64_t limit);
 
  private:
   struct DecodingSchema {

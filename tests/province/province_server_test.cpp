@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -691,6 +692,114 @@ TEST_F(ProvinceServerTest, UploadThroughputOf50kRecordSnappyBatch) {
   RecordProperty("records_per_second", std::to_string(static_cast<int64_t>(rate)));
   auto summary = client->get(kBase);
   EXPECT_EQ(summary.json["data"]["records"], kRecords);
+}
+
+// GET .../manifest: one entry per stored batch in (epoch, sequence) order,
+// paged by `after`, authenticated like every other route.
+TEST_F(ProvinceServerTest, ManifestListsEveryStoredBatchInOrderAndPages) {
+  start();
+  auto client = connect();
+  ASSERT_TRUE(register_person(*client).ok());
+  struct Upload {
+    std::string batch_id;
+    int64_t epoch;
+    int64_t sequence;
+    int records;
+    std::string digest;
+  };
+  // Uploaded out of order; (1, 2) is held by two batch ids.
+  std::vector<Upload> uploads = {{"e2-s1", 2, 1, 4, ""}, {"e1-s1", 1, 1, 1, ""}, {"e1-s3", 1, 3, 3, ""},
+                                 {"e1-s2", 1, 2, 2, ""}, {"e1-s2-again", 1, 2, 5, ""}, {"e2-s2", 2, 2, 6, ""}};
+  int first = 0;
+  for (Upload& u : uploads) {
+    std::string bytes = file("deflate", make_people(first, u.records, "王五"));
+    first += u.records;
+    u.digest = protocol::sha256_hex(bytes);
+    Signing s;
+    s.batch_epoch = u.epoch;
+    auto r = client->post_batch(kResource, u.batch_id, u.sequence, bytes, s);
+    ASSERT_TRUE(r.ok()) << u.batch_id << ": " << describe(r);
+  }
+  const std::vector<std::string> expected_order = {"e1-s1", "e1-s2", "e1-s2-again", "e1-s3", "e2-s1", "e2-s2"};
+
+  auto all = client->get(kBase + "/manifest");
+  ASSERT_TRUE(all.ok()) << describe(all);
+  EXPECT_EQ(all.json["data"]["resource"], kResource);
+  EXPECT_TRUE(all.json["data"]["next_after"].is_null()) << describe(all);
+  const auto& batches = all.json["data"]["batches"];
+  ASSERT_EQ(batches.size(), expected_order.size()) << describe(all);
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE(expected_order[i]);
+    EXPECT_EQ(batches[i]["batch_id"], expected_order[i]);
+    const Upload& u = *std::find_if(uploads.begin(), uploads.end(),
+                                    [&](const Upload& x) { return x.batch_id == expected_order[i]; });
+    EXPECT_EQ(batches[i]["epoch"], u.epoch);
+    EXPECT_EQ(batches[i]["sequence"], u.sequence);
+    EXPECT_EQ(batches[i]["records"], u.records);
+    EXPECT_EQ(batches[i]["deleted"], 0);
+    EXPECT_EQ(batches[i]["digest"], u.digest);
+    EXPECT_FALSE(batches[i]["fingerprint"].get<std::string>().empty());
+    EXPECT_EQ(batches[i]["received_at"].get<std::string>().back(), 'Z');
+  }
+
+  // limit=2: the first page is completed to the end of (1, 2) so the
+  // second batch of that sequence cannot fall between pages.
+  std::vector<std::string> paged;
+  std::vector<size_t> page_sizes;
+  std::string after;
+  for (int page = 0; page < 10; ++page) {
+    auto r = client->get(kBase + "/manifest?limit=2" + (after.empty() ? "" : "&after=" + after));
+    ASSERT_TRUE(r.ok()) << describe(r);
+    page_sizes.push_back(r.json["data"]["batches"].size());
+    for (const auto& b : r.json["data"]["batches"]) paged.push_back(b["batch_id"].get<std::string>());
+    if (r.json["data"]["next_after"].is_null()) break;
+    after = r.json["data"]["next_after"].get<std::string>();
+  }
+  EXPECT_EQ(paged, expected_order);
+  EXPECT_EQ(page_sizes, (std::vector<size_t>{3, 2, 1}));
+
+  auto tail = client->get(kBase + "/manifest?after=1:3&limit=10");
+  ASSERT_TRUE(tail.ok()) << describe(tail);
+  ASSERT_EQ(tail.json["data"]["batches"].size(), 2u);
+  EXPECT_EQ(tail.json["data"]["batches"][0]["batch_id"], "e2-s1");
+  auto past_end = client->get(kBase + "/manifest?after=9:0");
+  ASSERT_TRUE(past_end.ok()) << describe(past_end);
+  EXPECT_TRUE(past_end.json["data"]["batches"].empty());
+  EXPECT_TRUE(past_end.json["data"]["next_after"].is_null());
+
+  // A resource never received: an empty manifest (every hub receipt a gap), not an error.
+  auto unknown = client->get("/api/v1/resources/never_sent/manifest");
+  ASSERT_TRUE(unknown.ok()) << describe(unknown);
+  EXPECT_TRUE(unknown.json["data"]["batches"].empty());
+}
+
+TEST_F(ProvinceServerTest, ManifestRefusesBadParametersAndUnauthenticatedRequests) {
+  start();
+  auto client = connect();
+  for (const std::string query : {"limit=0", "limit=10001", "limit=abc", "limit=", "after=1", "after=a:b",
+                                  "after=-1:0", "after=1:-2", "after=1:2:3", "offset=5"}) {
+    SCOPED_TRACE(query);
+    auto r = client->get(kBase + "/manifest?" + query);
+    EXPECT_EQ(r.status, 400u) << describe(r);
+    EXPECT_EQ(r.json["code"], "INVALID_QUERY") << describe(r);
+  }
+  auto max = client->get(kBase + "/manifest?limit=10000&after=0:0");
+  EXPECT_TRUE(max.ok()) << describe(max);
+
+  auto unsigned_request = connect()->request(http::verb::get, kBase + "/manifest");
+  EXPECT_EQ(unsigned_request.status, 401u) << describe(unsigned_request);
+  EXPECT_EQ(unsigned_request.json["code"], "AUTH_MISSING") << describe(unsigned_request);
+  Signing tampered;
+  tampered.tamper_signature = true;
+  auto bad = connect()->get(kBase + "/manifest", tampered);
+  EXPECT_EQ(bad.status, 401u) << describe(bad);
+  EXPECT_EQ(bad.json["code"], "BAD_SIGNATURE") << describe(bad);
+  Signing wrong_secret;
+  wrong_secret.secret = "guess";
+  auto guessed = connect()->get(kBase + "/manifest", wrong_secret);
+  EXPECT_EQ(guessed.status, 401u) << describe(guessed);
+  auto post = client->post_json(kBase + "/manifest", nlohmann::json::object());
+  EXPECT_EQ(post.status, 405u) << describe(post);
 }
 
 }  // namespace
