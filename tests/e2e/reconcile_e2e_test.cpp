@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/common/sqlite_db.h"
-#include "sandbox/province/fault_injector.h"
+#include "core/http/fault_injector.h"
 #include "sandbox/sample/household_generator.h"
 #include "tests/e2e/e2e_fixture.h"
 
