@@ -6,25 +6,16 @@
 #include <filesystem>
 
 #include "core/state/state_store.h"
+#include "tests/state/state_test_dir.h"
 
 namespace dxhub {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StateReaderTest : public ::testing::Test {
+class StateReaderTest : public testing::StateDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("dxhub_state_reader_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string db_path() const { return (dir_ / "state.db").string(); }
+  StateReaderTest() : StateDirTest("dxhub_state_reader_") {}
 
   static NewBatch batch(const std::string& id, const std::string& resource, int64_t sequence, std::string_view body,
                         int64_t records) {
@@ -40,7 +31,6 @@ class StateReaderTest : public ::testing::Test {
     return b;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(StateReaderTest, NoStateFileIsNoStateAndIsNeverCreated) {

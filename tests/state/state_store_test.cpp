@@ -1,4 +1,5 @@
 #include "core/state/state_store.h"
+#include "tests/state/state_test_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -14,21 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory per test (and per process, so ctest -j runs don't collide).
-class StateStoreTest : public ::testing::Test {
+class StateStoreTest : public testing::StateDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("dxhub_state_test_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string db_path() const { return (dir_ / "state.db").string(); }
+  StateStoreTest() : StateDirTest("dxhub_state_test_") {}
 
   StateStore open_store() {
     auto store = StateStore::open(db_path());
@@ -50,7 +39,6 @@ class StateStoreTest : public ::testing::Test {
     return b;
   }
 
-  fs::path dir_;
 };
 
 TEST_F(StateStoreTest, FreshStoreHasNoCursorAndSequenceStartsAtOne) {

@@ -8,25 +8,16 @@
 #include <thread>
 
 #include "core/state/state_store.h"
+#include "tests/state/state_test_dir.h"
 
 namespace dxhub {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StateV2Test : public ::testing::Test {
+class StateV2Test : public testing::StateDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("dxhub_state_v2_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string db_path() const { return (dir_ / "state.db").string(); }
+  StateV2Test() : StateDirTest("dxhub_state_v2_") {}
   StateStore open_store() {
     auto store = StateStore::open(db_path());
     EXPECT_TRUE(store) << store.status().to_string();
@@ -44,7 +35,6 @@ class StateV2Test : public ::testing::Test {
     EXPECT_TRUE(row && *row) << sql;
     return stmt->column_int64(0);
   }
-  fs::path dir_;
 };
 
 int64_t now_ms() {

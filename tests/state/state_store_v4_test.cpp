@@ -6,25 +6,16 @@
 #include <filesystem>
 
 #include "core/state/state_store.h"
+#include "tests/state/state_test_dir.h"
 
 namespace dxhub {
 namespace {
 
 namespace fs = std::filesystem;
 
-class StateV4Test : public ::testing::Test {
+class StateV4Test : public testing::StateDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() / ("dxhub_state_v4_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string db_path() const { return (dir_ / "state.db").string(); }
+  StateV4Test() : StateDirTest("dxhub_state_v4_") {}
   int64_t scalar(const std::string& sql) {
     auto db = SqliteDb::open(db_path(), SqliteDb::Mode::kReadOnly);
     EXPECT_TRUE(db);
@@ -34,7 +25,6 @@ class StateV4Test : public ::testing::Test {
     EXPECT_TRUE(row && *row) << sql;
     return stmt->column_int64(0);
   }
-  fs::path dir_;
 };
 
 TEST_F(StateV4Test, V3FileIsMigratedKeepingItsRows) {
