@@ -20,7 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +47,11 @@ class Connector {
   // stop a sync, one line each, for `dxhub check` and the log: a cursor
   // without an index, a key that repeats. Never quotes a value.
   virtual std::vector<std::string> advisories() const { return {}; }
+  // How many rows this read will cover, when the connector could count
+  // them cheaply at open: only for a full load (no cursor yet, or a full
+  // refresh), for progress display. nullopt when unknown; never a reason
+  // for an open to fail.
+  virtual std::optional<int64_t> estimated_rows() const { return std::nullopt; }
 };
 
 // How a connector is opened, beyond its settings.

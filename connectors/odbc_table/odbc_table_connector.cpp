@@ -383,7 +383,7 @@ Expected<std::unique_ptr<OdbcTableConnector>> OdbcTableConnector::open(const nlo
                                                                       const std::vector<std::string>& columns,
                                                                       const nlohmann::json& cursor,
                                                                       const ConnectorOpenOptions& options) {
-  (void)options;  // reads only: no side effects, no work files
+  // Reads only: no side effects, no work files (options.dry_run only skips the row count).
   DXHUB_ASSIGN_OR_RETURN(Config c, parse_config(config));
   for (const auto& name : columns) {
     if (!odbc_plain_identifier(name)) {
@@ -398,7 +398,29 @@ Expected<std::unique_ptr<OdbcTableConnector>> OdbcTableConnector::open(const nlo
   DXHUB_RETURN_IF_ERROR(conn->build_queries());
   DXHUB_RETURN_IF_ERROR(conn->load_cursor(cursor));
   conn->find_advisories();
+  // A full load (no cursor yet, or a full refresh) is counted for progress;
+  // check and discover read a sample and need no count.
+  if (!options.dry_run && (cursor.is_null() || !conn->config_.incremental)) conn->estimate_rows();
   return conn;
+}
+
+void OdbcTableConnector::estimate_rows() {
+  auto stmt = db_.statement();
+  if (!stmt) return;
+  // A count is only worth a few seconds of the agency's database: past them it is abandoned.
+  (void)SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT, reinterpret_cast<SQLPOINTER>(SQLULEN{5}), 0);
+  if (stmt->exec_direct("SELECT COUNT(*) FROM " + source_sql_).is_ok()) {
+    auto row = stmt->fetch();
+    if (row && *row) {
+      SQLBIGINT count = 0;
+      SQLLEN indicator = 0;
+      const SQLRETURN rc = SQLGetData(stmt->get(), 1, SQL_C_SBIGINT, &count, 0, &indicator);
+      if (odbc::succeeded(rc) && indicator != SQL_NULL_DATA && count >= 0) estimated_rows_ = static_cast<int64_t>(count);
+    }
+  }
+  (void)stmt->close();
+  // Autocommit is on; a driver that opened a transaction for the count ends it here.
+  (void)db_.end_transaction();
 }
 
 Status OdbcTableConnector::discover_columns() {

@@ -128,6 +128,7 @@ class OdbcTableConnector final : public Connector {
   Expected<size_t> read(size_t max_rows, RowSink& sink) override;
   nlohmann::json cursor() const override;
   std::vector<std::string> advisories() const override { return advisories_; }
+  std::optional<int64_t> estimated_rows() const override { return estimated_rows_; }
 
   // The full connection string with UID/PWD (tests, bench); holds the secret.
   static Expected<std::string> build_connection_string(const Config& config, std::string* secret);
@@ -170,6 +171,7 @@ class OdbcTableConnector final : public Connector {
   Status build_queries();
   Status load_cursor(const nlohmann::json& cursor);
   void find_advisories();
+  void estimate_rows();  // full load: one COUNT(*); a failure leaves the estimate unknown
   Status source_failure(const Status& cause) const;
   std::string source_name() const;
   int64_t now_ms() const;
@@ -198,6 +200,7 @@ class OdbcTableConnector final : public Connector {
   size_t key_index_ = 0;
   bool cursor_nullable_ = true;
   std::vector<std::string> advisories_;
+  std::optional<int64_t> estimated_rows_;
 
   // SQL of each chunk query without its row bound.
   std::string sql_nulls_first_, sql_nulls_after_, sql_main_start_, sql_main_ge_, sql_main_after_;

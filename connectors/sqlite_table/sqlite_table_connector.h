@@ -178,6 +178,7 @@ class SqliteTableConnector final : public Connector {
   Expected<size_t> read(size_t max_rows, RowSink& sink) override;
   nlohmann::json cursor() const override;
   std::vector<std::string> advisories() const override;
+  std::optional<int64_t> estimated_rows() const override { return estimated_rows_; }
 
   // The settle bound for `now_ms` as the SQL value rows are compared with
   // (public for tests): 'YYYY-MM-DD HH:MM:SS' text or an integer.
@@ -239,6 +240,7 @@ class SqliteTableConnector final : public Connector {
   Status check_cursor_values_match_format();
   Status check_index_use(const std::string& sql, const std::string& what);
   Status check_repeats_now();  // dry run with a trusted key: one GROUP BY
+  void estimate_rows();        // full load: one COUNT(*); a failure leaves the estimate unknown
   Status load_cursor(const nlohmann::json& cursor);
   Status prepare_queries();
   Status source_failure(const Status& cause) const;
@@ -313,6 +315,7 @@ class SqliteTableConnector final : public Connector {
   size_t run_prior_ = 0;           // run entries from before this chunk
   bool repeat_seen_ = false;
   std::vector<std::string> advisories_;
+  std::optional<int64_t> estimated_rows_;
 
   // Trigger mode.
   std::string change_table_;

@@ -2,10 +2,12 @@
 // reconcile.
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 
 #include "core/cli/check_command.h"
@@ -13,6 +15,7 @@
 #include "core/cli/operator_commands.h"
 #include "core/cli/reconcile_command.h"
 #include "core/cli/state_report.h"
+#include "core/cli/sync_progress_view.h"
 #include "core/common/json_text.h"
 #include "core/common/log.h"
 #include "core/daemon/daemon.h"
@@ -52,6 +55,10 @@ int run_main(int argc, char** argv) {
   std::string log_level;
   app.add_option("-c,--config", config_path, "hub configuration file (default: $DXHUB_CONFIG or ./dxhub.json)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off (default: from config, info)");
+  std::string log_format;
+  app.add_option("--log-format", log_format,
+                 "text (default) or json: one JSON object per log line (default: from config log_format)")
+      ->check(CLI::IsMember({"text", "json"}));
   int wait_seconds = 0;
   auto add_wait = [&](CLI::App* cmd) {
     cmd->add_option("--wait", wait_seconds, "if another dxhub holds the state, wait up to SECONDS for it (default 0)")
@@ -186,9 +193,20 @@ int run_main(int argc, char** argv) {
     return rc == 0 ? 0 : dxhub::kExitConfig;
   }
 
+  // --log-format wins over the config's log_format; text when neither says.
+  auto format_for = [&](const dxhub::Expected<dxhub::HubConfig>* config) {
+    if (!log_format.empty()) return *dxhub::parse_log_format(log_format);
+    return config != nullptr && *config ? (*config)->log_format : dxhub::LogFormat::kText;
+  };
+  auto format_from_config_file = [&] {
+    if (!log_format.empty()) return format_for(nullptr);
+    auto probe = dxhub::load_hub_config(config_path, /*need_secret=*/false);
+    return format_for(&probe);
+  };
+
   if (*check) {
     // Needs no lock and never opens the state: it changes nothing.
-    dxhub::init_logging(!log_level.empty() ? log_level : "warn");
+    dxhub::init_logging(!log_level.empty() ? log_level : "warn", format_from_config_file());
     dxhub::CheckOptions options{check_resources, check_sample, check_province};
     dxhub::CheckReport report = dxhub::run_check(config_path, options);
     std::cout << (check_json ? dxhub::dump_json_safely(report.to_json(), 2) + "\n" : report.to_text());
@@ -207,7 +225,7 @@ int run_main(int argc, char** argv) {
     return report->exit_code();
   }
   if (*discover) {
-    dxhub::init_logging(!log_level.empty() ? log_level : "warn");
+    dxhub::init_logging(!log_level.empty() ? log_level : "warn", format_from_config_file());
     dxhub::DiscoverRequest request;
     request.connector_kind = discover_kind;
     request.config_path = config_path;
@@ -238,12 +256,12 @@ int run_main(int argc, char** argv) {
   if (*run) {
     // The daemon loads (and on SIGHUP reloads) the configuration itself.
     auto probe = dxhub::load_hub_config(config_path, /*need_secret=*/false);
-    dxhub::init_logging(!log_level.empty() ? log_level : (probe ? probe->log_level : "info"));
+    dxhub::init_logging(!log_level.empty() ? log_level : (probe ? probe->log_level : "info"), format_for(&probe));
     return dxhub::run_daemon(dxhub::DaemonOptions{config_path, wait_seconds});
   }
 
   auto config = dxhub::load_hub_config(config_path, /*need_secret=*/sync->parsed());
-  dxhub::init_logging(!log_level.empty() ? log_level : (config ? config->log_level : "info"));
+  dxhub::init_logging(!log_level.empty() ? log_level : (config ? config->log_level : "info"), format_for(&config));
   if (!config) return fail(config.status());
 
   if (*state) {
@@ -324,6 +342,13 @@ int run_main(int argc, char** argv) {
   }
 
   dxhub::SyncEngine engine(*config, host);
+  // Progress is for a person watching a terminal: never into a pipe or a
+  // log file (cron, systemd), and not beside --json, whose reader is a program.
+  std::unique_ptr<dxhub::TerminalProgress> progress;
+  if (!sync_json && ::isatty(STDERR_FILENO) == 1) {
+    progress = dxhub::TerminalProgress::on_stderr();
+    engine.set_progress_observer(progress.get());
+  }
   dxhub::RunSummary summary = engine.run(resources, std::move(load_errors));
   std::cout << (sync_json ? dxhub::dump_json_safely(summary.to_json(), 2) + "\n" : summary.to_text());
   return summary.exit_code();

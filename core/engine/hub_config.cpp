@@ -158,7 +158,7 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   for (const char* key : {"province", "sync", "delivery", "daemon"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
   DXHUB_RETURN_IF_ERROR(check_known_keys(
-      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "province", "sync", "delivery", "daemon", "plugins"},
+      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "log_format", "province", "sync", "delivery", "daemon", "plugins"},
       "", origin));
   HubConfig cfg;
   cfg.config_path = origin;
@@ -168,6 +168,11 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
   DXHUB_RETURN_IF_ERROR(top.string("state_db", cfg.state_db));
   DXHUB_RETURN_IF_ERROR(top.string("mappings_dir", cfg.mappings_dir));
   DXHUB_RETURN_IF_ERROR(top.string("log_level", cfg.log_level));
+  std::string log_format = "text";
+  DXHUB_RETURN_IF_ERROR(top.string("log_format", log_format));
+  auto parsed_log_format = parse_log_format(log_format);
+  if (!parsed_log_format) return top.error("log_format", "must be \"text\" or \"json\"");
+  cfg.log_format = *parsed_log_format;
   std::string synchronous = "full";
   DXHUB_RETURN_IF_ERROR(top.string("state_synchronous", synchronous));
   if (synchronous != "full" && synchronous != "normal") {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/common/log.h"
 #include "core/common/status.h"
 #include "core/delivery/province_client.h"
 #include "core/plugin/plugin_host.h"
@@ -76,6 +77,7 @@ struct HubConfig {
   std::string state_db;
   std::string mappings_dir;
   std::string log_level = "info";
+  LogFormat log_format = LogFormat::kText;  // "log_format": "text" (default) | "json" (one object per line)
   ProvinceConfig province;
   SyncSettings sync;
   DeliverySettings delivery;

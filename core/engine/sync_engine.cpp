@@ -321,6 +321,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     DXHUB_ASSIGN_OR_RETURN(auto connector,
                            host_.open_reader(connector_spec, mapper->source_columns(), cursor, open_options));
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));
+    if (progress_ != nullptr) progress_->on_resource_started(spec.plugin, resource, connector->estimated_rows());
     DXHUB_ASSIGN_OR_RETURN(avro::Value value, schema->new_value());
     avro::OcfWriter writer(*schema, *codec, config_.sync.block_bytes);
     avro::OcfWriter tombstone_writer(tombstone_schema, *codec, config_.sync.block_bytes);
@@ -387,6 +388,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
       sink.chunk_read_at_ms = wall_clock_ms();
       if (snapshot) snapshot->clear_chunk();
       DXHUB_ASSIGN_OR_RETURN(size_t rows, connector->read(static_cast<size_t>(config_.sync.batch_rows), sink));
+      if (progress_ != nullptr) progress_->on_rows_read(resource, result.rows_read);
       if (rows == 0) break;
       DXHUB_RETURN_IF_ERROR(check_dead_letter_threshold(result, config_.sync));
       nlohmann::json cursor_to = connector->cursor();
@@ -534,6 +536,7 @@ RunSummary SyncEngine::run(const std::vector<std::string>& only, std::vector<Sta
     if (stop_requested()) break;
     spdlog::info("resource {}/{}: sync started", spec.plugin, spec.resource_id);
     ResourceResult r = sync_resource(spec, *store);
+    if (progress_ != nullptr) progress_->on_resource_finished(spec.resource_id, r.rows_read, r.ok());
     if (!r.read_status.is_ok()) {
       spdlog::error("resource {}/{}: {}", spec.plugin, spec.resource_id, r.read_status.to_string());
     }

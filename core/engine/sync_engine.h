@@ -15,6 +15,7 @@
 #include "core/common/status.h"
 #include "core/engine/delivery_worker.h"
 #include "core/engine/hub_config.h"
+#include "core/engine/sync_progress.h"
 #include "core/plugin/plugin_host.h"
 #include "core/state/state_store.h"
 
@@ -92,6 +93,8 @@ class SyncEngine {
   void set_stop_flag(const std::atomic<bool>* stop) { stop_ = stop; }
   // The command recorded in run history ("sync" by default, "run" for the daemon).
   void set_command(std::string command) { command_ = std::move(command); }
+  // Told how far each resource has got (dxhub sync on a terminal); nullptr = nobody.
+  void set_progress_observer(SyncProgressObserver* progress) { progress_ = progress; }
 
  private:
   // `store` is the run's own connection to the state (the delivery worker
@@ -106,6 +109,7 @@ class SyncEngine {
   PluginHost& host_;
   const std::atomic<bool>* stop_ = nullptr;
   std::string command_ = "sync";
+  SyncProgressObserver* progress_ = nullptr;
 };
 
 }  // namespace dxhub

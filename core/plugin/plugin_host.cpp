@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "connectors/connector_factory.h"
+#include "core/common/log.h"
 #include "core/plugin/host_callbacks.h"
 #include "core/plugin/loaded_plugin.h"
 #include "core/plugin/plugin_reader_connector.h"
@@ -321,7 +322,10 @@ PluginHost PluginHost::load(const std::vector<PluginConfig>& plugins, const std:
       errors.push_back(conflict.with_context(label));
       continue;
     }
-    for (const auto& r : info.resources) resource_ids.insert(r.resource_id);
+    for (const auto& r : info.resources) {
+      resource_ids.insert(r.resource_id);
+      note_log_resource(info.name, r.resource_id);  // JSON log lines name the plugin of "resource <id>: ..."
+    }
     spdlog::info("loaded plugin {} {} (ABI {}) from {}: {} resource(s)", info.name, info.version,
                  version_text(info.abi_major, info.abi_minor), info.path, info.resources.size());
     host.infos_.push_back(std::move(info));

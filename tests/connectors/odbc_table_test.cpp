@@ -738,6 +738,39 @@ TEST(OdbcSqlite, ValueThatDoesNotConvertIsBadInputAndTheReadGoesOn) {
   EXPECT_EQ(sink.bad_inputs[0].reason.find("abc"), std::string::npos);
 }
 
+// The row count for progress: a full load only (no cursor yet, or mode
+// full), not a resumed read nor a dry run.
+TEST(OdbcSqlite, EstimatesTheRowsOfAFullLoadOnly) {
+  TempDir tmp;
+  const std::string conn = std::string("Driver=") + testing::kSqliteOdbcDriver + ";Database=" + tmp.file("count.db");
+  {
+    OdbcSession s(conn);
+    ASSERT_TRUE(s.ok()) << s.error();
+    ASSERT_OK(s.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, gxsj TIMESTAMP)"));
+    ASSERT_OK(s.exec("INSERT INTO t VALUES (1, 10, '2024-01-01 00:00:01'), (2, 20, '2024-01-01 00:00:02'), "
+                     "(3, 30, '2024-01-01 00:00:03')"));
+  }
+  const nlohmann::json incremental = {{"connection_string", conn}, {"table", "t"}, {"cursor_column", "gxsj"},
+                                      {"key_column", "id"}};
+  auto first = OdbcTableConnector::open(incremental, {"id", "n"}, nullptr);
+  ASSERT_TRUE(first.has_value()) << first.status().to_string();
+  EXPECT_EQ((*first)->estimated_rows(), std::optional<int64_t>(3));
+  testing::BadInputSink sink;
+  ASSERT_TRUE((*first)->read(2, sink).has_value());
+  auto resumed = OdbcTableConnector::open(incremental, {"id", "n"}, (*first)->cursor());
+  ASSERT_TRUE(resumed.has_value()) << resumed.status().to_string();
+  EXPECT_EQ((*resumed)->estimated_rows(), std::nullopt);
+  auto full = OdbcTableConnector::open({{"connection_string", conn}, {"table", "t"}, {"mode", "full"}, {"key_column", "id"}},
+                                       {"id", "n"}, nullptr);
+  ASSERT_TRUE(full.has_value()) << full.status().to_string();
+  EXPECT_EQ((*full)->estimated_rows(), std::optional<int64_t>(3));
+  ConnectorOpenOptions dry;
+  dry.dry_run = true;
+  auto sample = OdbcTableConnector::open(incremental, {"id", "n"}, nullptr, dry);
+  ASSERT_TRUE(sample.has_value()) << sample.status().to_string();
+  EXPECT_EQ((*sample)->estimated_rows(), std::nullopt);
+}
+
 TEST(OdbcPostgres, LostConnectionFailsTheReadKeepsTheCursorAndRecovers) {
   PgServer& server = PgServer::shared();
   ASSERT_TRUE(server.ok()) << server.error();

@@ -127,6 +127,38 @@ TEST_F(SqliteTableConnectorTest, RowsAddedLaterWithSameTimestampAndHigherKeyAreP
   EXPECT_EQ(sink.rows[6][0].i, 10);
 }
 
+// The row count for progress: taken for a full load only, never for a
+// resumed one or a dry run, and never failing an open.
+TEST_F(SqliteTableConnectorTest, EstimatesTheRowsOfAFullLoadOnly) {
+  for (int64_t id = 1; id <= 37; ++id) insert(id, "2024-01-01 08:00:00");
+  auto full = open({"id", "gxsj"});
+  ASSERT_TRUE(full) << full.status().to_string();
+  EXPECT_EQ((*full)->estimated_rows(), std::optional<int64_t>(37));
+  CollectingSink sink;
+  ASSERT_TRUE((*full)->read(10, sink));
+  auto resumed = open({"id", "gxsj"}, (*full)->cursor());
+  ASSERT_TRUE(resumed) << resumed.status().to_string();
+  EXPECT_EQ((*resumed)->estimated_rows(), std::nullopt);
+
+  nlohmann::json refresh = {{"database", db_path_}, {"table", "household_population"}, {"mode", "full_refresh"},
+                            {"key_column", "id"}};
+  auto every_run = SqliteTableConnector::open(refresh, {"id", "xm"}, nullptr);
+  ASSERT_TRUE(every_run) << every_run.status().to_string();
+  EXPECT_EQ((*every_run)->estimated_rows(), std::optional<int64_t>(37));
+
+  nlohmann::json query = {{"database", db_path_}, {"query", "SELECT id, gxsj FROM household_population WHERE id <= 5"},
+                          {"cursor_column", "gxsj"}, {"key_column", "id"}, {"key_unique", "trust"}};
+  auto counted_query = SqliteTableConnector::open(query, {"id", "gxsj"}, nullptr);
+  ASSERT_TRUE(counted_query) << counted_query.status().to_string();
+  EXPECT_EQ((*counted_query)->estimated_rows(), std::optional<int64_t>(5));
+
+  ConnectorOpenOptions dry;
+  dry.dry_run = true;
+  auto sample = SqliteTableConnector::open(config(), {"id", "gxsj"}, nullptr, dry);
+  ASSERT_TRUE(sample) << sample.status().to_string();
+  EXPECT_EQ((*sample)->estimated_rows(), std::nullopt);
+}
+
 TEST(AllocationCounter, SeesHeapAllocations) {
   const size_t before = testing::allocation_count();
   auto p = std::make_unique<std::string>(100, 'x');

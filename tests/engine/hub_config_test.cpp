@@ -50,6 +50,22 @@ TEST_F(HubConfigTest, DefaultsAndPathsRelativeToTheFile) {
   EXPECT_EQ(cfg->plugins[0].settings["household_db"], (dir_ / "src/h.db").string());
 }
 
+TEST_F(HubConfigTest, LogFormatIsTextByDefaultJsonOnRequestAndNothingElse) {
+  auto plain = load(minimal());
+  ASSERT_TRUE(plain) << plain.status().to_string();
+  EXPECT_EQ(plain->log_format, LogFormat::kText);
+  json doc = minimal();
+  doc["log_format"] = "json";
+  auto json_lines = load(doc);
+  ASSERT_TRUE(json_lines) << json_lines.status().to_string();
+  EXPECT_EQ(json_lines->log_format, LogFormat::kJson);
+  doc["log_format"] = "JSON";
+  auto refused = load(doc);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.status().code(), StatusCode::kConfig);
+  EXPECT_NE(refused.status().message().find("log_format"), std::string::npos) << refused.status().message();
+}
+
 TEST_F(HubConfigTest, SecretFromAFileAndSm3) {
   std::ofstream(dir_ / "secret.txt") << "from-file\n";
   json doc = minimal();
