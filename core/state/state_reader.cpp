@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -57,13 +58,13 @@ Expected<ResourceBatches> StateReader::batches(const std::string& resource) {
   DXHUB_RETURN_IF_ERROR(db_.exec("BEGIN"));
   ResourceBatches out;
   auto acknowledged_batches = acknowledged(resource);
-  Expected<std::vector<UnacknowledgedBatch>> unacknowledged_batches = acknowledged_batches.status();
-  if (acknowledged_batches) unacknowledged_batches = unacknowledged(resource);
+  std::optional<Expected<std::vector<UnacknowledgedBatch>>> unacknowledged_batches;
+  if (acknowledged_batches) unacknowledged_batches.emplace(unacknowledged(resource));
   (void)db_.exec("COMMIT");  // ends a read-only transaction; nothing to lose
   if (!acknowledged_batches) return acknowledged_batches.status();
-  if (!unacknowledged_batches) return unacknowledged_batches.status();
+  if (!*unacknowledged_batches) return unacknowledged_batches->status();
   out.acknowledged = std::move(acknowledged_batches).value();
-  out.unacknowledged = std::move(unacknowledged_batches).value();
+  out.unacknowledged = std::move(*unacknowledged_batches).value();
   return out;
 }
 
