@@ -64,6 +64,10 @@ struct ConnectorOpenOptions {
   // A directory the connector may create and use for its own files
   // (downloads, change-capture bookkeeping); empty = none offered.
   std::string work_dir;
+  // Someone shows progress (`dxhub sync` on a terminal): a connector that
+  // can count a full load cheaply does so at open (estimated_rows). Off for
+  // the daemon, check and discover, which would pay the count for nothing.
+  bool count_rows = false;
 };
 
 }  // namespace dxhub

@@ -383,7 +383,7 @@ Expected<std::unique_ptr<OdbcTableConnector>> OdbcTableConnector::open(const nlo
                                                                       const std::vector<std::string>& columns,
                                                                       const nlohmann::json& cursor,
                                                                       const ConnectorOpenOptions& options) {
-  // Reads only: no side effects, no work files (options.dry_run only skips the row count).
+  // Reads only: no side effects, no work files.
   DXHUB_ASSIGN_OR_RETURN(Config c, parse_config(config));
   for (const auto& name : columns) {
     if (!odbc_plain_identifier(name)) {
@@ -398,9 +398,8 @@ Expected<std::unique_ptr<OdbcTableConnector>> OdbcTableConnector::open(const nlo
   DXHUB_RETURN_IF_ERROR(conn->build_queries());
   DXHUB_RETURN_IF_ERROR(conn->load_cursor(cursor));
   conn->find_advisories();
-  // A full load (no cursor yet, or a full refresh) is counted for progress;
-  // check and discover read a sample and need no count.
-  if (!options.dry_run && (cursor.is_null() || !conn->config_.incremental)) conn->estimate_rows();
+  // A full load (no cursor yet, or a full refresh) is counted when progress is shown.
+  if (options.count_rows && (cursor.is_null() || !conn->config_.incremental)) conn->estimate_rows();
   return conn;
 }
 

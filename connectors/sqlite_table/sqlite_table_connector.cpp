@@ -213,9 +213,8 @@ Expected<std::unique_ptr<SqliteTableConnector>> SqliteTableConnector::open(const
   DXHUB_RETURN_IF_ERROR(conn->prepare_queries());
   if (conn->config_.mode == Mode::kTriggers) DXHUB_RETURN_IF_ERROR(conn->open_change_capture(cursor));
   if (options.dry_run && conn->config_.trust_key) DXHUB_RETURN_IF_ERROR(conn->check_repeats_now());
-  // A full load (no cursor yet, or a full refresh) is counted for progress;
-  // check and discover read a sample and need no count.
-  if (!options.dry_run && (cursor.is_null() || conn->config_.mode == Mode::kFullRefresh)) conn->estimate_rows();
+  // A full load (no cursor yet, or a full refresh) is counted when progress is shown.
+  if (options.count_rows && (cursor.is_null() || conn->config_.mode == Mode::kFullRefresh)) conn->estimate_rows();
   return conn;
 }
 

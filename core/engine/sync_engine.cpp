@@ -318,6 +318,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     ConnectorOpenOptions open_options;
     open_options.resource_id = resource;
     open_options.work_dir = config_.state_db + ".work/" + resource;
+    open_options.count_rows = progress_ != nullptr;  // only a progress display uses the count
     DXHUB_ASSIGN_OR_RETURN(auto connector,
                            host_.open_reader(connector_spec, mapper->source_columns(), cursor, open_options));
     DXHUB_RETURN_IF_ERROR(mapper->bind(connector->columns()));

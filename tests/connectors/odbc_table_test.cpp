@@ -752,18 +752,24 @@ TEST(OdbcSqlite, EstimatesTheRowsOfAFullLoadOnly) {
   }
   const nlohmann::json incremental = {{"connection_string", conn}, {"table", "t"}, {"cursor_column", "gxsj"},
                                       {"key_column", "id"}};
-  auto first = OdbcTableConnector::open(incremental, {"id", "n"}, nullptr);
+  ConnectorOpenOptions counting;
+  counting.count_rows = true;
+  auto first = OdbcTableConnector::open(incremental, {"id", "n"}, nullptr, counting);
   ASSERT_TRUE(first.has_value()) << first.status().to_string();
   EXPECT_EQ((*first)->estimated_rows(), std::optional<int64_t>(3));
   testing::BadInputSink sink;
   ASSERT_TRUE((*first)->read(2, sink).has_value());
-  auto resumed = OdbcTableConnector::open(incremental, {"id", "n"}, (*first)->cursor());
+  auto resumed = OdbcTableConnector::open(incremental, {"id", "n"}, (*first)->cursor(), counting);
   ASSERT_TRUE(resumed.has_value()) << resumed.status().to_string();
   EXPECT_EQ((*resumed)->estimated_rows(), std::nullopt);
-  auto full = OdbcTableConnector::open({{"connection_string", conn}, {"table", "t"}, {"mode", "full"}, {"key_column", "id"}},
-                                       {"id", "n"}, nullptr);
+  const nlohmann::json full_mode = {{"connection_string", conn}, {"table", "t"}, {"mode", "full"}, {"key_column", "id"}};
+  auto full = OdbcTableConnector::open(full_mode, {"id", "n"}, nullptr, counting);
   ASSERT_TRUE(full.has_value()) << full.status().to_string();
   EXPECT_EQ((*full)->estimated_rows(), std::optional<int64_t>(3));
+  // Nobody shows progress (the daemon): no count.
+  auto unasked = OdbcTableConnector::open(full_mode, {"id", "n"}, nullptr);
+  ASSERT_TRUE(unasked.has_value()) << unasked.status().to_string();
+  EXPECT_EQ((*unasked)->estimated_rows(), std::nullopt);
   ConnectorOpenOptions dry;
   dry.dry_run = true;
   auto sample = OdbcTableConnector::open(incremental, {"id", "n"}, nullptr, dry);

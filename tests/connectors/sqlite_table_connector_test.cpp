@@ -127,28 +127,34 @@ TEST_F(SqliteTableConnectorTest, RowsAddedLaterWithSameTimestampAndHigherKeyAreP
   EXPECT_EQ(sink.rows[6][0].i, 10);
 }
 
-// The row count for progress: taken for a full load only, never for a
-// resumed one or a dry run, and never failing an open.
+// The row count for progress: taken for a full load only, when asked (a
+// progress display), never for a resumed one, and never failing an open.
 TEST_F(SqliteTableConnectorTest, EstimatesTheRowsOfAFullLoadOnly) {
   for (int64_t id = 1; id <= 37; ++id) insert(id, "2024-01-01 08:00:00");
-  auto full = open({"id", "gxsj"});
+  ConnectorOpenOptions counting;
+  counting.count_rows = true;
+  auto full = SqliteTableConnector::open(config(), {"id", "gxsj"}, nullptr, counting);
   ASSERT_TRUE(full) << full.status().to_string();
   EXPECT_EQ((*full)->estimated_rows(), std::optional<int64_t>(37));
   CollectingSink sink;
   ASSERT_TRUE((*full)->read(10, sink));
-  auto resumed = open({"id", "gxsj"}, (*full)->cursor());
+  auto resumed = SqliteTableConnector::open(config(), {"id", "gxsj"}, (*full)->cursor(), counting);
   ASSERT_TRUE(resumed) << resumed.status().to_string();
   EXPECT_EQ((*resumed)->estimated_rows(), std::nullopt);
 
   nlohmann::json refresh = {{"database", db_path_}, {"table", "household_population"}, {"mode", "full_refresh"},
                             {"key_column", "id"}};
-  auto every_run = SqliteTableConnector::open(refresh, {"id", "xm"}, nullptr);
+  auto every_run = SqliteTableConnector::open(refresh, {"id", "xm"}, nullptr, counting);
   ASSERT_TRUE(every_run) << every_run.status().to_string();
   EXPECT_EQ((*every_run)->estimated_rows(), std::optional<int64_t>(37));
+  // Nobody shows progress (the daemon): no count, even of a full refresh.
+  auto unasked = SqliteTableConnector::open(refresh, {"id", "xm"}, nullptr);
+  ASSERT_TRUE(unasked) << unasked.status().to_string();
+  EXPECT_EQ((*unasked)->estimated_rows(), std::nullopt);
 
   nlohmann::json query = {{"database", db_path_}, {"query", "SELECT id, gxsj FROM household_population WHERE id <= 5"},
                           {"cursor_column", "gxsj"}, {"key_column", "id"}, {"key_unique", "trust"}};
-  auto counted_query = SqliteTableConnector::open(query, {"id", "gxsj"}, nullptr);
+  auto counted_query = SqliteTableConnector::open(query, {"id", "gxsj"}, nullptr, counting);
   ASSERT_TRUE(counted_query) << counted_query.status().to_string();
   EXPECT_EQ((*counted_query)->estimated_rows(), std::optional<int64_t>(5));
 
