@@ -131,13 +131,17 @@ std::string BackgroundProcess::log() const {
   return text;
 }
 
+int BackgroundProcess::log_count(const std::string& text) const {
+  const std::string now = log();
+  int found = 0;
+  for (size_t p = now.find(text); p != std::string::npos; p = now.find(text, p + 1)) ++found;
+  return found;
+}
+
 bool BackgroundProcess::wait_for_log(const std::string& text, int times, int timeout_seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   for (;;) {
-    const std::string now = log();
-    int found = 0;
-    for (size_t p = now.find(text); p != std::string::npos; p = now.find(text, p + 1)) ++found;
-    if (found >= times) return true;
+    if (log_count(text) >= times) return true;
     if (!running() || std::chrono::steady_clock::now() >= deadline) return false;
     usleep(50'000);
   }

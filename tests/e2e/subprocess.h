@@ -33,6 +33,7 @@ class BackgroundProcess {
   std::optional<int> wait(int timeout_seconds);
   bool running();
   std::string log() const;  // what it printed so far
+  int log_count(const std::string& text) const;  // occurrences of `text` in it
   // Waits (bounded) until the log holds `text` `times` times; false on timeout or exit.
   bool wait_for_log(const std::string& text, int times, int timeout_seconds);
 
