@@ -284,9 +284,7 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
     return result;
   }
   // Delivery starts at once: batches left from earlier runs go first.
-  DeliveryWorker delivery(config_.province,
-                          DeliveryTarget{resource, spec.name_zh, schema->json(), mapper->primary_key(), config_.state_db,
-                                         config_.delivery.quarantine_after, config_.state_synchronous_full, stop_});
+  DeliveryWorker delivery(config_.province, delivery_target(spec, *schema, *mapper));
   delivery.start();
 
   result.read_status = [&]() -> Status {
@@ -459,6 +457,12 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   return result;
 }
 
+DeliveryTarget SyncEngine::delivery_target(const ResourceSpec& spec, const avro::Schema& schema,
+                                           const RecordMapper& mapper) const {
+  return DeliveryTarget{spec.resource_id, spec.name_zh, schema.json(), mapper.primary_key(), config_.state_db,
+                        config_.delivery.quarantine_after, config_.state_synchronous_full, stop_};
+}
+
 void SyncEngine::collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result) {
   result.delivery_status = delivery.status();
   result.batches_quarantined = delivery.batches_quarantined();
@@ -504,10 +508,7 @@ ResourceResult SyncEngine::deliver_pending(const std::string& resource) {
     result.delivery_status = store.status();
     return result;
   }
-  DeliveryWorker delivery(config_.province,
-                          DeliveryTarget{found->resource_id, found->name_zh, schema->json(), mapper->primary_key(),
-                                         config_.state_db, config_.delivery.quarantine_after,
-                                         config_.state_synchronous_full, stop_});
+  DeliveryWorker delivery(config_.province, delivery_target(*found, *schema, *mapper));
   delivery.start();
   delivery.finish();
   collect_delivery(delivery, *store, result);

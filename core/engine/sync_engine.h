@@ -21,6 +21,11 @@
 
 namespace dxhub {
 
+class RecordMapper;
+namespace avro {
+class Schema;
+}  // namespace avro
+
 struct ResourceResult {
   std::string plugin;
   std::string resource;
@@ -102,6 +107,8 @@ class SyncEngine {
   ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
   StateStoreOptions state_options() const;
   static void collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result);
+  DeliveryTarget delivery_target(const ResourceSpec& spec, const avro::Schema& schema,
+                                 const RecordMapper& mapper) const;
 
   bool stop_requested() const { return stop_ != nullptr && stop_->load(); }
 
