@@ -237,6 +237,7 @@ class Daemon {
 
   void start_drain(const std::string& resource) {
     ++in_flight_;
+    metrics_.run_started(resource);
     std::shared_ptr<Generation> generation = current_;
     asio::post(workers_, [this, generation, resource] {
       Status delivery;

@@ -61,8 +61,8 @@ void DaemonMetrics::work_ended(const std::string& resource, const ResourceResult
   r.batches_delivered += result.batches_delivered;
   r.retries += result.delivery_retries;
   r.upload_latency.add(result.upload_latency);
-  if (!sync) return;
   r.running = false;
+  if (!sync) return;
   if (!result.ok()) {
     ++r.runs_failed;
   } else if (result.dead_letters > 0) {

@@ -30,6 +30,7 @@ class DaemonMetrics {
   void set_plugins(std::vector<PluginStatus> plugins);
   // The resources scheduled now, each with its update cycle (0: manual).
   void set_resources(const std::map<std::string, int64_t>& cycle_seconds);
+  // A sync run or a drain of the outbox began (dxhub_resource_running).
   void run_started(const std::string& resource);
   // A sync run (`sync` true) or a drain of the outbox ended at `now`.
   void work_ended(const std::string& resource, const ResourceResult& result, bool sync, int64_t now);

@@ -27,6 +27,9 @@ TEST(DaemonMetrics, PrometheusTextIsWellFormedAndCounts) {
   m.set_resources({{"household_population", 10}, {"odd\"name\\x", 0}});
   m.run_started("household_population");
   m.work_ended("household_population", result(100, 3, 97), /*sync=*/true, 1010);
+  m.run_started("household_population");  // a drain
+  EXPECT_NE(m.prometheus_text(1015).find("dxhub_resource_running{resource=\"household_population\"} 1"),
+            std::string::npos);
   m.work_ended("household_population", result(0, 0, 50), /*sync=*/false, 1020);
   m.set_outbox({{"household_population", {2, 4096}}});
   const std::string text = m.prometheus_text(1030);
