@@ -14,6 +14,7 @@ find_package(nlohmann_json 3 REQUIRED)                        # nlohmann-json3-d
 find_package(spdlog REQUIRED)                                 # libspdlog-dev
 find_package(CLI11 REQUIRED)                                  # libcli11-dev
 find_package(Boost 1.74 REQUIRED)                             # libboost-dev (Asio/Beast, header-only)
+find_package(simdjson REQUIRED)                               # libsimdjson-dev: http_json pages, JSON lines, pushed posts
 if(DXHUB_BUILD_TESTS)
   find_package(GTest REQUIRED)                                # googletest / libgtest-dev
   include(GoogleTest)

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "connectors/connector.h"
+#include "core/engine/staged_batches.h"
 #include "core/avro/schema.h"
 #include "core/common/json_text.h"
 #include "core/delivery/province_client.h"
@@ -209,6 +210,21 @@ void check_resource(const HubConfig& config, PluginHost& host, const ResourceSpe
             without_prefix(mapping_spec.status().message(), "mapping " + spec.mapping_path + ": "), kExitConfig);
   } else {
     f.warn(id, mapping_where, "parses, but was not checked against the schema (the schema does not parse)");
+  }
+
+  if (spec.connector == kPushConnectorKind) {
+    // Nothing to open: agency systems post the records to `dxhub run`'s endpoint.
+    bool has_key = false;
+    for (const auto& key : config.ingest.app_keys) has_key = has_key || key.plugin == spec.plugin;
+    if (config.ingest.listen.empty()) {
+      f.warn(id, connector_where, "records are pushed, but ingest.listen is not set: nothing can post them");
+    } else if (!has_key) {
+      f.warn(id, connector_where, "records are pushed, but no ingest.app_keys entry names plugin " + spec.plugin);
+    } else {
+      f.ok(id, connector_where, "records are pushed to " + config.ingest.listen + "/api/v1/ingest/" + id);
+    }
+    report.resources.push_back(stats);
+    return;
   }
 
   // The connection and settings. Never a work directory: check writes nothing.

@@ -28,7 +28,7 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
   if (!std::filesystem::exists(state_db)) {
     // Nothing synced yet is a state too; the file is not created by looking.
     report["exists"] = false;
-    for (const char* key : {"cursors", "outbox", "quarantine", "delivered", "dead_letters", "runs"}) {
+    for (const char* key : {"cursors", "staged", "outbox", "quarantine", "delivered", "dead_letters", "runs"}) {
       report[key] = nlohmann::json::array();
     }
     return report;
@@ -45,6 +45,15 @@ Expected<nlohmann::json> state_report(const std::string& state_db, int runs) {
                                  {"cursor", c.cursor},
                                  {"next_sequence", c.next_sequence},
                                  {"updated_at", iso_time(c.updated_at_ms)}});
+  }
+  DXHUB_ASSIGN_OR_RETURN(auto staged, store.staged_summary());
+  report["staged"] = nlohmann::json::array();
+  for (const auto& s : staged) {
+    report["staged"].push_back({{"resource", s.resource},
+                                {"posts", s.posts},
+                                {"records", s.records},
+                                {"bytes", s.bytes},
+                                {"oldest", iso_time(s.oldest_received_at_ms)}});
   }
   DXHUB_ASSIGN_OR_RETURN(auto outbox, store.outbox_summary());
   report["outbox"] = nlohmann::json::array();
@@ -118,6 +127,13 @@ std::string format_state_report(const nlohmann::json& report) {
   for (const auto& c : report["cursors"]) {
     out << "  " << c["resource"].get<std::string>() << "  cursor=" << dump_json_safely(c["cursor"])
         << "  next_sequence=" << c["next_sequence"] << "  updated " << c["updated_at"].get<std::string>() << "\n";
+  }
+  if (report.contains("staged") && !report["staged"].empty()) {
+    out << "\nstaged (pushed posts accepted, not yet in a batch):\n";
+    for (const auto& s : report["staged"]) {
+      out << "  " << s["resource"].get<std::string>() << "  " << s["posts"] << " posts, " << s["records"]
+          << " records, oldest " << s["oldest"].get<std::string>() << "\n";
+    }
   }
   out << "\noutbox (spooled, not yet acknowledged):\n";
   if (report["outbox"].empty()) out << "  (empty)\n";

@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "core/daemon/circuit_breaker.h"
@@ -23,6 +25,7 @@
 #include "core/daemon/resource_plan.h"
 #include "core/engine/hub_config.h"
 #include "core/engine/sync_engine.h"
+#include "core/ingest/ingest_service.h"
 #include "core/plugin/plugin_host.h"
 #include "core/scheduler/schedule_planner.h"
 #include "core/state/state_lock.h"
@@ -77,6 +80,10 @@ class Daemon {
 
   int run() {
     reset_plan();
+    if (Status ingest = start_ingest(); !ingest.is_ok()) {
+      spdlog::error("daemon: {}", ingest.to_string());
+      return exit_code_for_status(ingest);
+    }
     start_metrics();
     wait_for_signal();
     arm_timer();
@@ -93,6 +100,7 @@ class Daemon {
       std::_Exit(kExitOk);
     }
     workers_.join();
+    push_workers_.join();
     if (metrics_server_) metrics_server_->stop();
     spdlog::info("daemon: stopped");
     return kExitOk;
@@ -235,16 +243,21 @@ class Daemon {
     }
   }
 
+  // A push resource's delivery runs on its own pool, so that pushed events
+  // never wait behind a long periodic sync for a worker.
   void start_drain(const std::string& resource) {
     ++in_flight_;
     metrics_.run_started(resource);
     std::shared_ptr<Generation> generation = current_;
-    asio::post(workers_, [this, generation, resource] {
+    std::shared_ptr<IngestService> ingest = ingest_service();
+    auto& pool = push_resources_.count(resource) > 0 ? push_workers_ : workers_;
+    asio::post(pool, [this, generation, ingest, resource] {
       Status delivery;
       ResourceResult r;
       try {
         SyncEngine engine(generation->config, generation->host);
         engine.set_stop_flag(&stop_);
+        if (ingest) engine.set_receipt_observer([ingest](const std::string& batch_id) { ingest->on_delivered(batch_id); });
         r = engine.deliver_pending(resource);
         delivery = !r.read_status.is_ok() ? r.read_status : r.delivery_status;
         if (r.batches_delivered > 0 || r.batches_quarantined > 0) {
@@ -262,9 +275,66 @@ class Daemon {
         planner_.end_other_work(resource);
         metrics_.work_ended(resource, r, /*sync=*/false, now_seconds());
         record_delivery(resource, delivery);
+        // Batches spooled by the push endpoint while this drain ran.
+        if (kicks_waiting_.erase(resource) > 0) kick(resource);
         after_work_ended();
       });
     });
+  }
+
+  // The push endpoint spooled a batch of `resource`: deliver it now, unless a
+  // delivery of it is under way (then right after) or its circuit is open
+  // (then the delivery timer's probe takes it).
+  void kick(const std::string& resource) {
+    if (stopping_) return;
+    if (!circuit_for(resource).allow(now_seconds())) return;
+    if (!planner_.begin_other_work(resource)) {
+      kicks_waiting_.insert(resource);
+      return;
+    }
+    start_drain(resource);
+  }
+
+  std::shared_ptr<IngestService> ingest_service() {
+    std::lock_guard lock(ingest_mu_);
+    return ingest_;
+  }
+
+  // The push endpoint, when ingest.listen is set (restarted on reload).
+  Status start_ingest() {
+    const std::vector<ResourceSpec> pushed = push_resources(current_->host.resources());
+    push_resources_.clear();
+    for (const auto& spec : pushed) push_resources_.insert(spec.resource_id);
+    if (current_->config.ingest.listen.empty()) {
+      if (!pushed.empty()) {
+        spdlog::warn("daemon: {} resources take pushes (source \"push\") but ingest.listen is not set: nothing can "
+                     "post them",
+                     pushed.size());
+      }
+      return Status::ok();
+    }
+    if (pushed.empty()) {
+      spdlog::warn("daemon: ingest.listen is set but no resource's source is \"push\": the endpoint is not started");
+      return Status::ok();
+    }
+    auto created = IngestService::create(current_->config, pushed, [this](const std::string& resource) {
+      asio::post(io_, [this, resource] { kick(resource); });
+    });
+    if (!created) return created.status();
+    std::shared_ptr<IngestService> service = std::move(*created);
+    DXHUB_RETURN_IF_ERROR(service->start());
+    std::lock_guard lock(ingest_mu_);
+    ingest_ = std::move(service);
+    return Status::ok();
+  }
+
+  void stop_ingest() {
+    std::shared_ptr<IngestService> service;
+    {
+      std::lock_guard lock(ingest_mu_);
+      service = std::move(ingest_);
+    }
+    if (service) service->stop();
   }
 
   CircuitBreaker& circuit_for(const std::string& resource) {
@@ -307,7 +377,10 @@ class Daemon {
   void start_metrics() {
     const std::string& listen = current_->config.daemon.metrics_listen;
     if (listen.empty()) return;
-    metrics_server_ = std::make_unique<MetricsServer>(metrics_, [] { return now_seconds(); });
+    metrics_server_ = std::make_unique<MetricsServer>(metrics_, [] { return now_seconds(); }, [this] {
+      std::shared_ptr<IngestService> ingest = ingest_service();
+      return ingest ? ingest->prometheus_text() : std::string();
+    });
     if (Status s = metrics_server_->start(listen); !s.is_ok()) {
       // The daemon's job is syncing: it goes on without the endpoint.
       spdlog::error("daemon: metrics endpoint not started on {}: {}", listen, s.message());
@@ -348,6 +421,12 @@ class Daemon {
     }
     current_ = std::move(*next);
     reset_plan();
+    // The push endpoint takes up the new app keys, settings and resources:
+    // posts in flight are answered first, the next connect reaches the new one.
+    stop_ingest();
+    if (Status ingest = start_ingest(); !ingest.is_ok()) {
+      spdlog::error("daemon: push endpoint not running after the reload: {}", ingest.to_string());
+    }
     spdlog::info("daemon: reloaded: {} resources", current_->plan.size());
     timer_.cancel();
     arm_timer();
@@ -362,6 +441,8 @@ class Daemon {
     signals_.cancel();
     spdlog::info("daemon: {}: stopping; {} runs finish their current chunk and deliver what they spooled",
                  signal == SIGINT ? "SIGINT" : "SIGTERM", in_flight_);
+    // Posts in flight are answered once durable; the endpoint then closes.
+    stop_ingest();
     if (in_flight_ == 0) {
       io_.stop();
       return;
@@ -383,7 +464,12 @@ class Daemon {
   asio::steady_timer delivery_timer_;
   asio::steady_timer grace_timer_;
   asio::thread_pool workers_;
+  asio::thread_pool push_workers_{2};  // deliveries of push resources (start_drain)
   scheduler::SchedulePlanner planner_;
+  std::mutex ingest_mu_;  // ingest_ is read by the metrics thread and drains
+  std::shared_ptr<IngestService> ingest_;
+  std::set<std::string> push_resources_;
+  std::set<std::string> kicks_waiting_;  // spooled by the endpoint while their delivery ran
   DaemonMetrics metrics_{now_seconds()};
   std::unique_ptr<MetricsServer> metrics_server_;
   std::map<std::string, CircuitBreaker> circuits_;

@@ -12,7 +12,8 @@ namespace {
 
 class MetricsHandler final : public http::HttpHandler {
  public:
-  MetricsHandler(const DaemonMetrics& metrics, std::function<int64_t()> now) : metrics_(metrics), now_(std::move(now)) {}
+  MetricsHandler(const DaemonMetrics& metrics, std::function<int64_t()> now, std::function<std::string()> extra)
+      : metrics_(metrics), now_(std::move(now)), extra_(std::move(extra)) {}
 
   http::HeaderVerdict on_header(const http::HttpRequest& header) override {
     http::HeaderVerdict verdict;
@@ -34,6 +35,7 @@ class MetricsHandler final : public http::HttpHandler {
     try {
       if (request.target().starts_with("/metrics")) {
         handled.response.body = metrics_.prometheus_text(now_());
+        if (extra_) handled.response.body += extra_();
         handled.response.content_type = "text/plain; version=0.0.4; charset=utf-8";
       } else {
         handled.response.body = metrics_.health(now_()).dump();
@@ -47,13 +49,14 @@ class MetricsHandler final : public http::HttpHandler {
  private:
   const DaemonMetrics& metrics_;
   std::function<int64_t()> now_;
+  std::function<std::string()> extra_;
 };
 
 }  // namespace
 
 struct MetricsServer::Impl {
-  Impl(const DaemonMetrics& metrics, std::function<int64_t()> now)
-      : handler(metrics, std::move(now)), server(handler, faults, options()) {}
+  Impl(const DaemonMetrics& metrics, std::function<int64_t()> now, std::function<std::string()> extra)
+      : handler(metrics, std::move(now), std::move(extra)), server(handler, faults, options()) {}
   static http::HttpServerOptions options() {
     http::HttpServerOptions o;
     o.server_name = "dxhub";
@@ -68,8 +71,9 @@ struct MetricsServer::Impl {
   http::HttpServer server;
 };
 
-MetricsServer::MetricsServer(const DaemonMetrics& metrics, std::function<int64_t()> now)
-    : impl_(std::make_unique<Impl>(metrics, std::move(now))) {}
+MetricsServer::MetricsServer(const DaemonMetrics& metrics, std::function<int64_t()> now,
+                             std::function<std::string()> extra)
+    : impl_(std::make_unique<Impl>(metrics, std::move(now), std::move(extra))) {}
 
 MetricsServer::~MetricsServer() { stop(); }
 

@@ -17,8 +17,10 @@ namespace dxhub {
 
 class MetricsServer {
  public:
-  // `now` gives Unix seconds (the daemon's clock).
-  MetricsServer(const DaemonMetrics& metrics, std::function<int64_t()> now);
+  // `now` gives Unix seconds (the daemon's clock); `extra` (optional) more
+  // Prometheus text appended to /metrics (the push endpoint's).
+  MetricsServer(const DaemonMetrics& metrics, std::function<int64_t()> now,
+                std::function<std::string()> extra = nullptr);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

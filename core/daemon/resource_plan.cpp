@@ -1,5 +1,6 @@
 #include "core/daemon/resource_plan.h"
 
+#include "core/engine/staged_batches.h"
 #include "core/state/state_lock.h"
 
 namespace dxhub {
@@ -24,6 +25,11 @@ Expected<std::vector<scheduler::PlannedResource>> plan_resources(const HubConfig
         override_spec = d.schedules[key];
         override_used[key] = true;
       }
+    }
+    if (spec.connector == kPushConnectorKind) {
+      // Pushed records start their own delivery: an override has nothing to schedule.
+      plan.push_back({spec.resource_id, scheduler::Schedule::pushed(), 0});
+      continue;
     }
     DXHUB_ASSIGN_OR_RETURN(scheduler::Schedule schedule,
                            scheduler::resolve_schedule(spec.schedule, override_spec, defaults,

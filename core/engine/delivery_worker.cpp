@@ -190,6 +190,7 @@ Status DeliveryWorker::deliver_all() {
       }
       upload_latency_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - upload_started).count());
       DXHUB_RETURN_IF_ERROR(store.record_receipt(batch.batch_id, receipt->raw_json));
+      if (target_.on_receipt) target_.on_receipt(batch.batch_id);
       ++batches_delivered_;
       rows_delivered_ += batch.record_count;
       duplicate_keys_ += receipt->fields.duplicate_keys;

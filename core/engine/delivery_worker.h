@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -59,6 +60,9 @@ struct DeliveryTarget {
   // progress: its receipt is recorded, later batches stay spooled for the
   // next run. Not an error.
   const std::atomic<bool>* stop = nullptr;
+  // Called on the worker's thread after each receipt is recorded (the push
+  // endpoint's latency figures); must not throw. Empty = nobody.
+  std::function<void(const std::string& batch_id)> on_receipt;
 };
 
 // True for the province's authentication refusals (HTTP 401 or 403, as

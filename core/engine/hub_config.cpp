@@ -118,6 +118,82 @@ Status check_object(const nlohmann::json& doc, const char* key, const std::strin
   return Status::ok();
 }
 
+// A secret from the environment variable `env_name` or from `file` (its
+// first line); `where` names the setting in messages.
+Status read_secret(const std::string& env_name, const std::string& file, const std::string& base_dir,
+                   const std::string& origin, const std::string& where, std::string& secret) {
+  if (!file.empty()) {
+    std::ifstream in(resolve(base_dir, file), std::ios::binary);
+    if (!in) return config_error(origin + ": " + where + "_file: cannot read " + resolve(base_dir, file));
+    std::getline(in, secret);
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  } else if (const char* v = std::getenv(env_name.c_str()); v != nullptr) {
+    secret = v;
+  }
+  if (secret.empty()) {
+    return config_error(origin + ": " + where + ": no secret: set the environment variable " + env_name + " or " +
+                        where + "_file");
+  }
+  return Status::ok();
+}
+
+// The "ingest" section (core/ingest/ingest_settings.h).
+Status load_ingest(const nlohmann::json& ingest, const std::string& base_dir, const std::string& origin,
+                   IngestSettings& out) {
+  DXHUB_RETURN_IF_ERROR(check_known_keys(ingest,
+                                         {"listen", "linger_ms", "batch_rows", "max_post_bytes",
+                                          "max_records_per_post", "max_staged_records", "post_id_retention_hours",
+                                          "threads", "app_keys"},
+                                         "ingest.", origin));
+  Reader r(ingest, "ingest.", origin);
+  DXHUB_RETURN_IF_ERROR(r.string("listen", out.listen));
+  if (!out.listen.empty() && out.listen.rfind(':') == std::string::npos) {
+    return r.error("listen", "write ADDRESS:PORT (e.g. 127.0.0.1:9480), or \"\" for none");
+  }
+  DXHUB_RETURN_IF_ERROR(r.integer("linger_ms", out.linger_ms, 0, 60000));
+  DXHUB_RETURN_IF_ERROR(r.integer("batch_rows", out.batch_rows, 1, 1'000'000));
+  DXHUB_RETURN_IF_ERROR(r.integer("max_post_bytes", out.max_post_bytes, 1024, int64_t{256} << 20));
+  DXHUB_RETURN_IF_ERROR(r.integer("max_records_per_post", out.max_records_per_post, 1, 1'000'000));
+  DXHUB_RETURN_IF_ERROR(r.integer("max_staged_records", out.max_staged_records, 1, int64_t{1} << 40));
+  DXHUB_RETURN_IF_ERROR(r.integer("post_id_retention_hours", out.post_id_retention_hours, 1, 24 * 366));
+  DXHUB_RETURN_IF_ERROR(r.integer("threads", out.threads, 1, 64));
+  if (!ingest.contains("app_keys")) return Status::ok();
+  if (!ingest["app_keys"].is_array()) return r.error("app_keys", "must be an array of {app_key, plugin, secret_env}");
+  for (size_t i = 0; i < ingest["app_keys"].size(); ++i) {
+    const auto& entry = ingest["app_keys"][i];
+    const std::string where = "ingest.app_keys[" + std::to_string(i) + "].";
+    if (!entry.is_object()) return config_error(origin + ": " + where + " must be an object");
+    if (entry.contains("secret")) {
+      return config_error(origin + ": " + where + "secret is not allowed in a config file; use secret_env (an "
+                          "environment variable name) or secret_file");
+    }
+    DXHUB_RETURN_IF_ERROR(
+        check_known_keys(entry, {"app_key", "plugin", "resources", "secret_env", "secret_file"}, where, origin));
+    Reader k(entry, where, origin);
+    IngestAppKey key;
+    std::string env_name, file;
+    DXHUB_RETURN_IF_ERROR(k.string("app_key", key.app_key, true));
+    DXHUB_RETURN_IF_ERROR(k.string("plugin", key.plugin, true));
+    DXHUB_RETURN_IF_ERROR(k.string("secret_env", env_name));
+    DXHUB_RETURN_IF_ERROR(k.string("secret_file", file));
+    if (env_name.empty() && file.empty()) return k.error("secret_env", "or secret_file is required");
+    if (entry.contains("resources")) {
+      if (!entry["resources"].is_array()) return k.error("resources", "must be an array of resource ids");
+      for (const auto& resource : entry["resources"]) {
+        if (!resource.is_string()) return k.error("resources", "must be an array of resource ids");
+        key.resources.push_back(resource.get<std::string>());
+      }
+    }
+    for (const auto& other : out.app_keys) {
+      if (other.app_key == key.app_key) return k.error("app_key", "\"" + key.app_key + "\" is listed twice");
+    }
+    key.secret_env = env_name;
+    key.secret_file = file.empty() ? "" : resolve(base_dir, file);
+    out.app_keys.push_back(std::move(key));
+  }
+  return Status::ok();
+}
+
 Status load_secret(const nlohmann::json& province, const std::string& base_dir, const std::string& origin,
                    std::string& secret) {
   if (province.contains("app_secret")) {
@@ -129,19 +205,12 @@ Status load_secret(const nlohmann::json& province, const std::string& base_dir, 
   std::string file;
   DXHUB_RETURN_IF_ERROR(r.string("app_secret_env", env_name));
   DXHUB_RETURN_IF_ERROR(r.string("app_secret_file", file));
-  if (!file.empty()) {
-    std::ifstream in(resolve(base_dir, file), std::ios::binary);
-    if (!in) return config_error(origin + ": province.app_secret_file: cannot read " + resolve(base_dir, file));
-    std::getline(in, secret);
-    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
-  } else if (const char* v = std::getenv(env_name.c_str()); v != nullptr) {
-    secret = v;
-  }
-  if (secret.empty()) {
+  Status read = read_secret(env_name, file, base_dir, origin, "province.app_secret", secret);
+  if (!read.is_ok() && secret.empty() && read.message().find("cannot read") == std::string::npos) {
     return config_error(origin + ": no AppSecret: set the environment variable " + env_name +
                         " or province.app_secret_file");
   }
-  return Status::ok();
+  return read;
 }
 
 }  // namespace
@@ -155,10 +224,10 @@ Expected<RecordEncoder> parse_record_encoder(const std::string& name) {
 Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::string& base_dir,
                                          const std::string& origin, bool need_secret) {
   if (!doc.is_object()) return config_error(origin + ": the top level must be a JSON object");
-  for (const char* key : {"province", "sync", "delivery", "daemon"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
+  for (const char* key : {"province", "sync", "delivery", "daemon", "ingest"}) DXHUB_RETURN_IF_ERROR(check_object(doc, key, origin));
 
   DXHUB_RETURN_IF_ERROR(check_known_keys(
-      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "log_format", "province", "sync", "delivery", "daemon", "plugins"},
+      doc, {"state_db", "state_synchronous", "mappings_dir", "log_level", "log_format", "province", "sync", "delivery", "daemon", "ingest", "plugins"},
       "", origin));
   HubConfig cfg;
   cfg.config_path = origin;
@@ -277,6 +346,9 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
     if (!checked) return checked.status();
   }
 
+  const nlohmann::json& ingest = doc.contains("ingest") ? doc["ingest"] : kEmpty;
+  DXHUB_RETURN_IF_ERROR(load_ingest(ingest, base_dir, origin, cfg.ingest));
+
   if (!doc.contains("plugins") || !doc["plugins"].is_array()) {
     return config_error(origin + ": plugins must be an array of {name, path, settings}");
   }
@@ -308,6 +380,15 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
     cfg.plugins.push_back(std::move(plugin));
   }
   return cfg;
+}
+
+Status load_ingest_secrets(const std::string& origin, IngestSettings& ingest) {
+  for (size_t i = 0; i < ingest.app_keys.size(); ++i) {
+    IngestAppKey& key = ingest.app_keys[i];
+    DXHUB_RETURN_IF_ERROR(read_secret(key.secret_env, key.secret_file, "", origin,
+                                      "ingest.app_keys[" + std::to_string(i) + "].secret", key.secret));
+  }
+  return Status::ok();
 }
 
 Expected<HubConfig> load_hub_config(const std::string& path, bool need_secret) {

@@ -11,6 +11,7 @@
 #include "core/common/log.h"
 #include "core/common/status.h"
 #include "core/delivery/province_client.h"
+#include "core/ingest/ingest_settings.h"
 #include "core/plugin/plugin_host.h"
 
 namespace dxhub {
@@ -82,6 +83,7 @@ struct HubConfig {
   SyncSettings sync;
   DeliverySettings delivery;
   DaemonSettings daemon;
+  IngestSettings ingest;
   bool state_synchronous_full = true;  // "state_synchronous": "full" (default) | "normal"
   std::vector<PluginConfig> plugins;
 };
@@ -90,6 +92,10 @@ struct HubConfig {
 // file and the key. Commands that never talk to the province (`state`,
 // `plugins`) pass need_secret = false and leave province.app_secret empty.
 Expected<HubConfig> load_hub_config(const std::string& path, bool need_secret = true);
+
+// The AppSecrets of ingest.app_keys, from their environment variables or
+// files: read by `dxhub run` only (the push endpoint), at start and reload.
+Status load_ingest_secrets(const std::string& origin, IngestSettings& ingest);
 
 // Same, from an already-parsed document (used by the embedded demo and tests);
 // `base_dir` resolves relative paths.

@@ -14,6 +14,7 @@
 #include "core/engine/batch_identity.h"
 #include "core/engine/delivery_worker.h"
 #include "core/engine/snapshot_diff.h"
+#include "core/engine/staged_batches.h"
 #include "core/mapping/record_mapper.h"
 #include "core/mapping/value_parsers.h"
 #include "core/protocol/signing.h"
@@ -288,6 +289,9 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   delivery.start();
 
   result.read_status = [&]() -> Status {
+    if (spec.connector == kPushConnectorKind) {
+      return spool_staged_posts(spec, *schema, *codec, store, delivery, result);
+    }
     ResourceSpec connector_spec = spec;
     DXHUB_ASSIGN_OR_RETURN(bool snapshot_mode, take_change_detection(connector_spec));
     DXHUB_ASSIGN_OR_RETURN(std::string tombstone_json,
@@ -457,10 +461,28 @@ ResourceResult SyncEngine::sync_resource(const ResourceSpec& spec, StateStore& s
   return result;
 }
 
+Status SyncEngine::spool_staged_posts(const ResourceSpec& spec, const avro::Schema& schema, avro::Codec codec,
+                                      StateStore& store, DeliveryWorker& delivery, ResourceResult& result) {
+  StagedBatchBuilder builder(spec.resource_id, spec.plugin, schema, codec, config_.sync.codec, config_.sync.block_bytes);
+  for (;;) {
+    if (stop_requested()) {
+      result.stopped = true;
+      return Status::ok();
+    }
+    DXHUB_RETURN_IF_ERROR(wait_for_outbox_room(store, spec.resource_id, config_.sync.max_outbox_bytes, delivery));
+    DXHUB_ASSIGN_OR_RETURN(auto spooled, builder.spool_next(store, config_.ingest.batch_rows));
+    if (!spooled) return Status::ok();
+    result.rows_read += spooled->records;
+    result.rows_spooled += spooled->records;
+    ++result.batches_spooled;
+    delivery.notify();
+  }
+}
+
 DeliveryTarget SyncEngine::delivery_target(const ResourceSpec& spec, const avro::Schema& schema,
                                            const RecordMapper& mapper) const {
   return DeliveryTarget{spec.resource_id, spec.name_zh, schema.json(), mapper.primary_key(), config_.state_db,
-                        config_.delivery.quarantine_after, config_.state_synchronous_full, stop_};
+                        config_.delivery.quarantine_after, config_.state_synchronous_full, stop_, on_receipt_};
 }
 
 void SyncEngine::collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@ namespace dxhub {
 class RecordMapper;
 namespace avro {
 class Schema;
+enum class Codec;
 }  // namespace avro
 
 struct ResourceResult {
@@ -100,11 +102,20 @@ class SyncEngine {
   void set_command(std::string command) { command_ = std::move(command); }
   // Told how far each resource has got (dxhub sync on a terminal); nullptr = nobody.
   void set_progress_observer(SyncProgressObserver* progress) { progress_ = progress; }
+  // Told each batch whose receipt was recorded (the daemon's push latency);
+  // called on a delivery thread, must not throw.
+  void set_receipt_observer(std::function<void(const std::string& batch_id)> on_receipt) {
+    on_receipt_ = std::move(on_receipt);
+  }
 
  private:
   // `store` is the run's own connection to the state (the delivery worker
   // opens a second one for its thread).
   ResourceResult sync_resource(const ResourceSpec& spec, StateStore& store);
+  // A push resource (source "push"): what the endpoint staged is batched,
+  // then the outbox is delivered; nothing is read.
+  Status spool_staged_posts(const ResourceSpec& spec, const avro::Schema& schema, avro::Codec codec,
+                            StateStore& store, DeliveryWorker& delivery, ResourceResult& result);
   StateStoreOptions state_options() const;
   static void collect_delivery(const DeliveryWorker& delivery, StateStore& store, ResourceResult& result);
   DeliveryTarget delivery_target(const ResourceSpec& spec, const avro::Schema& schema,
@@ -117,6 +128,7 @@ class SyncEngine {
   const std::atomic<bool>* stop_ = nullptr;
   std::string command_ = "sync";
   SyncProgressObserver* progress_ = nullptr;
+  std::function<void(const std::string&)> on_receipt_;
 };
 
 }  // namespace dxhub

@@ -9,14 +9,19 @@ ApiResponse ok_response(const nlohmann::json& data) {
   envelope["message"] = "ok";
   envelope["data"] = nlohmann::ordered_json(data);
   // Replace invalid UTF-8 instead of throwing: stored text is echoed back.
-  return {200, envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}, {}};
+  ApiResponse response;
+  response.body = envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
 }
 
 ApiResponse error_response(const ApiError& error) {
   nlohmann::ordered_json envelope;
   envelope["code"] = error.code;
   envelope["message"] = error.message;
-  return {error.http_status, envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}, {}};
+  ApiResponse response;
+  response.http_status = error.http_status;
+  response.body = envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return response;
 }
 
 }  // namespace dxhub::http

@@ -20,6 +20,7 @@ struct ApiResponse {
   std::string body;   // JSON text (or of content_type)
   std::string allow;  // "Allow" header value for 405, empty otherwise
   std::string content_type;  // empty: application/json; charset=utf-8
+  unsigned retry_after_s = 0;  // > 0: a Retry-After header (503 and 429 answers)
 };
 
 ApiResponse ok_response(const nlohmann::json& data);

@@ -7,6 +7,7 @@
 
 #include <boost/beast/http.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,11 +36,20 @@ struct HeaderVerdict {
 
 class HttpHandler {
  public:
+  using Completion = std::function<void(HandledRequest)>;
+
   virtual ~HttpHandler() = default;
   // `header` has an empty body. Never throws.
   virtual HeaderVerdict on_header(const HttpRequest& header) = 0;
   // The whole request, after on_header accepted it. Never throws.
   virtual HandledRequest handle(const HttpRequest& request, const HeaderVerdict& verdict) = 0;
+  // The same for a handler that answers later (the push endpoint answers
+  // once a post is durable): `done` is called exactly once, from any thread,
+  // while the server runs; `request` stays valid until then. Never throws.
+  // The default answers at once with handle().
+  virtual void handle_async(const HttpRequest& request, const HeaderVerdict& verdict, Completion done) {
+    done(handle(request, verdict));
+  }
 };
 
 }  // namespace dxhub::http

@@ -48,6 +48,7 @@ struct ServerShared {
   std::chrono::milliseconds io_timeout;
   std::chrono::milliseconds idle_timeout;
   size_t max_connections;
+  bool log_successes;
   std::atomic<size_t> open_connections{0};
   std::atomic<size_t> refusals_in_flight{0};
 };
@@ -136,17 +137,26 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) return refuse_body_too_large();
     if (ec) return on_read_error(ec);
     if (!parser_->is_done()) return read_body();
-    stream_.expires_never();  // handling may take a while (large uploads)
+    stream_.expires_never();  // handling may take a while (large uploads, a commit)
     const HttpRequest& req = parser_->get();
-    HandledRequest handled;
     if (decision_.error_status != 0) {
+      HandledRequest handled;
       handled.app_key = verdict_.app_key;
       handled.response = decision_.error_status == 429
                              ? error_response({429, "INJECTED_FAULT", "injected fault: rate limited"})
                              : error_response({503, "INJECTED_FAULT", "injected fault: service unavailable"});
-    } else {
-      handled = shared_->handler.handle(req, verdict_);
+      return handled_now(std::move(handled));
     }
+    // The answer may come from another thread: it is carried back onto this
+    // session's strand.
+    shared_->handler.handle_async(req, verdict_, [self = shared_from_this()](HandledRequest handled) {
+      net::post(self->stream_.get_executor(), [self, handled = std::move(handled)]() mutable {
+        self->handled_now(std::move(handled));
+      });
+    });
+  }
+
+  void handled_now(HandledRequest handled) {
     if (decision_.latency_ms <= 0) return answer(std::move(handled));
     timer_.expires_after(std::chrono::milliseconds(decision_.latency_ms));
     timer_.async_wait([self = shared_from_this(), handled = std::move(handled)](beast::error_code) mutable {
@@ -184,20 +194,21 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The access log: method, path with query values redacted, status, time,
   // app key. Never a body, a query value or a header value other than the key.
-  void log_request(std::string_view outcome, unsigned status = 0, const std::string& app_key = {}) {
+  void log_request(std::string_view outcome, unsigned status = 0, const std::string& app_key = {},
+                   spdlog::level::level_enum level = spdlog::level::info) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
     std::string status_text = status == 0 ? std::string("-") : std::to_string(status);
     std::string_view key = app_key.empty() ? std::string_view("-") : std::string_view(app_key);
     if (!has_request_line()) {
-      spdlog::info("- - {} {}ms app_key={}{}{}", status_text, ms.count(), key, outcome.empty() ? "" : " ",
-                   outcome);
+      spdlog::log(level, "- - {} {}ms app_key={}{}{}", status_text, ms.count(), key, outcome.empty() ? "" : " ",
+                  outcome);
       return;
     }
     const auto& req = parser_->get();
     std::string_view method(req.method_string().data(), req.method_string().size());
     std::string target = redact_target(std::string_view(req.target().data(), req.target().size()));
-    spdlog::info("{} {} {} {}ms app_key={}{}{}", method, target, status_text, ms.count(), key,
-                 outcome.empty() ? "" : " ", outcome);
+    spdlog::log(level, "{} {} {} {}ms app_key={}{}{}", method, target, status_text, ms.count(), key,
+                outcome.empty() ? "" : " ", outcome);
   }
 
   void send(ApiResponse response, bool keep_alive, const std::string& app_key, bool drain = false) {
@@ -212,11 +223,17 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!response.allow.empty()) response_.set(http::field::allow, response.allow);
     if (response.http_status == 429 && decision_.error_status == 429) {
       response_.set(http::field::retry_after, std::to_string(decision_.retry_after_s));
+    } else if (response.retry_after_s > 0) {
+      response_.set(http::field::retry_after, std::to_string(response.retry_after_s));
     }
     response_.keep_alive(keep_alive);
     response_.body() = std::move(response.body);
     response_.prepare_payload();
-    log_request({}, response.http_status, app_key);
+    if (shared_->log_successes || response.http_status >= 400) {
+      log_request({}, response.http_status, app_key);
+    } else if (spdlog::should_log(spdlog::level::debug)) {
+      log_request({}, response.http_status, app_key, spdlog::level::debug);
+    }
 
     stream_.expires_after(shared_->io_timeout);
     http::async_write(stream_, response_,
@@ -376,7 +393,8 @@ Status HttpServer::start(const std::string& listen_address, uint16_t port) {
   // Aggregate-initialised in place: the atomics can be neither copied nor moved.
   runtime->shared.reset(new ServerShared{options_.server_name, handler_, faults_, options_.max_body_bytes,
                                          options_.header_timeout, options_.request_timeout, options_.io_timeout,
-                                         options_.idle_timeout, std::max<size_t>(1, options_.max_connections)});
+                                         options_.idle_timeout, std::max<size_t>(1, options_.max_connections),
+                                         options_.log_successes});
 
   beast::error_code ec;
   auto address = net::ip::make_address(listen_address, ec);

@@ -44,6 +44,9 @@ struct HttpServerOptions {
   // and closed without its request being read.
   size_t max_connections = 512;
   int threads = 2;
+  // false: answers below 400 go to the debug log only (a push endpoint's
+  // thousands of accepted posts a second); refusals are always logged.
+  bool log_successes = true;
 };
 
 class HttpServer {

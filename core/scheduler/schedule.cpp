@@ -42,7 +42,7 @@ int64_t Schedule::cycle_seconds(int64_t now) const {
 
 std::string Schedule::describe() const {
   switch (kind_) {
-    case Kind::kManual: return "manual";
+    case Kind::kManual: return pushed_ ? "push (ingest endpoint)" : "manual";
     case Kind::kInterval: return "every " + std::to_string(interval_seconds_) + " s";
     case Kind::kCron: {
       std::string text = "cron " + cron_->text() + " (" + timezone_name_ + ")";

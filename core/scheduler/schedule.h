@@ -43,6 +43,13 @@ class Schedule {
   enum class Kind { kManual, kCron, kInterval };
 
   static Schedule manual() { return Schedule(); }
+  // Never run by the clock: the resource's records are pushed to the ingest
+  // endpoint, which starts delivery itself.
+  static Schedule pushed() {
+    Schedule s;
+    s.pushed_ = true;
+    return s;
+  }
   static Schedule every(int64_t seconds, int64_t jitter_seconds = 0);
   static Schedule cron(CronExpression expression, int32_t utc_offset_seconds, std::string timezone_name,
                        int64_t jitter_seconds);
@@ -64,6 +71,7 @@ class Schedule {
 
  private:
   Kind kind_ = Kind::kManual;
+  bool pushed_ = false;
   std::optional<CronExpression> cron_;
   int32_t utc_offset_seconds_ = 0;
   std::string timezone_name_;

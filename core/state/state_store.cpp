@@ -133,6 +133,34 @@ CREATE TABLE IF NOT EXISTS snapshot_passes (
 );
 )sql";
 
+// v5: push ingest (core/ingest). Posts accepted by the ingest endpoint wait
+// here, already encoded, until the micro-batcher moves them into the outbox
+// (in the transaction that spools their batch); post ids are remembered for
+// a while so that a post repeated after a lost answer is recognised.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE IF NOT EXISTS ingest_posts (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  resource     TEXT NOT NULL,
+  app_key      TEXT NOT NULL,
+  post_id      TEXT NOT NULL DEFAULT '',
+  record_count INTEGER NOT NULL,
+  records      BLOB NOT NULL,
+  received_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ingest_posts_resource ON ingest_posts (resource, id);
+CREATE TABLE IF NOT EXISTS ingest_post_ids (
+  app_key      TEXT NOT NULL,
+  post_id      TEXT NOT NULL,
+  resource     TEXT NOT NULL,
+  digest       TEXT NOT NULL,
+  record_count INTEGER NOT NULL,
+  staged_id    INTEGER NOT NULL,
+  accepted_at  INTEGER NOT NULL,
+  PRIMARY KEY (app_key, post_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ingest_post_ids_accepted ON ingest_post_ids (accepted_at);
+)sql";
+
 constexpr const char* kBatchColumns =
     "batch_id, resource, sequence, record_count, codec, fingerprint, digest, body, created_at, attempts, last_error, "
     "last_attempt_at, refusals";
@@ -243,7 +271,11 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
       DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV4));
       DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 4"));
     }
-    // Later versions migrate here: if (version < 5) { ... }
+    if (version < 5) {
+      DXHUB_RETURN_IF_ERROR(db.exec(kSchemaV5));
+      DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA user_version = 5"));
+    }
+    // Later versions migrate here: if (version < 6) { ... }
     DXHUB_RETURN_IF_ERROR(tx.commit());
   }
 
@@ -775,26 +807,28 @@ Expected<std::vector<int64_t>> StateStore::discard_dead_letters(int64_t id, cons
   return ids;
 }
 
+Status StateStore::insert_batch_keeping_cursor(const NewBatch& batch) {
+  DXHUB_ASSIGN_OR_RETURN(int64_t expected_sequence, next_sequence(batch.resource));
+  if (batch.sequence != expected_sequence) {
+    return internal_error("sequence " + std::to_string(batch.sequence) + " is not the next one (" +
+                          std::to_string(expected_sequence) + ")");
+  }
+  // The sequence advances, the cursor stays where reading left it.
+  DXHUB_ASSIGN_OR_RETURN(auto bump, db_.prepare("INSERT INTO cursors (resource, cursor_json, next_sequence, "
+                                                "updated_at) VALUES (?1, NULL, 2, ?2) ON CONFLICT (resource) DO "
+                                                "UPDATE SET next_sequence = next_sequence + 1, updated_at = ?2"));
+  DXHUB_RETURN_IF_ERROR(bump.bind_text(1, batch.resource));
+  DXHUB_RETURN_IF_ERROR(bump.bind_int64(2, wall_clock_ms()));
+  DXHUB_RETURN_IF_ERROR(bump.run());
+  return insert_outbox(batch);
+}
+
 Status StateStore::record_replay(const NewBatch* batch, std::span<const int64_t> replayed,
                                  std::span<const std::pair<int64_t, std::string>> still_failing,
                                  const ActionRecord& action, const nlohmann::json& summary) {
   auto run = [&]() -> Status {
     DXHUB_ASSIGN_OR_RETURN(auto tx, SqliteTransaction::begin(db_));
-    if (batch != nullptr) {
-      DXHUB_ASSIGN_OR_RETURN(int64_t expected_sequence, next_sequence(batch->resource));
-      if (batch->sequence != expected_sequence) {
-        return internal_error("sequence " + std::to_string(batch->sequence) + " is not the next one (" +
-                              std::to_string(expected_sequence) + ")");
-      }
-      // The sequence advances, the cursor stays where reading left it.
-      DXHUB_ASSIGN_OR_RETURN(auto bump, db_.prepare("INSERT INTO cursors (resource, cursor_json, next_sequence, "
-                                                    "updated_at) VALUES (?1, NULL, 2, ?2) ON CONFLICT (resource) DO "
-                                                    "UPDATE SET next_sequence = next_sequence + 1, updated_at = ?2"));
-      DXHUB_RETURN_IF_ERROR(bump.bind_text(1, batch->resource));
-      DXHUB_RETURN_IF_ERROR(bump.bind_int64(2, wall_clock_ms()));
-      DXHUB_RETURN_IF_ERROR(bump.run());
-      DXHUB_RETURN_IF_ERROR(insert_outbox(*batch));
-    }
+    if (batch != nullptr) DXHUB_RETURN_IF_ERROR(insert_batch_keeping_cursor(*batch));
     DXHUB_ASSIGN_OR_RETURN(auto mark, db_.prepare("UPDATE dead_letters SET state = ?2, state_reason = ?3, "
                                                   "state_changed_at = ?4 WHERE id = ?1 AND state = 'open'"));
     for (int64_t id : replayed) {

@@ -10,7 +10,7 @@
 // file. WAL lets readers run beside the writer; every write takes the write
 // lock up front (BEGIN IMMEDIATE) and waits up to busy_timeout_ms for it.
 //
-// Schema (PRAGMA user_version = 4; older files are migrated on open). Times are integer milliseconds since the
+// Schema (PRAGMA user_version = 5; older files are migrated on open). Times are integer milliseconds since the
 // Unix epoch (UTC); JSON columns hold compact JSON text.
 //
 //   cursors(resource TEXT PRIMARY KEY,
@@ -56,6 +56,13 @@
 //   snapshot_passes(resource TEXT PRIMARY KEY, pass INTEGER, complete INTEGER,   -- v4
 //                   started_at INTEGER,      -- ms; the source time of the pass's tombstones
 //                   bad_inputs INTEGER)      -- input the pass could not make rows of: deletes withheld
+//   ingest_posts(id INTEGER PRIMARY KEY AUTOINCREMENT, resource, app_key, post_id,   -- v5: push ingest
+//                record_count INTEGER, records BLOB,  -- the post's records, Avro binary, concatenated
+//                received_at INTEGER)                 -- posts accepted, not yet in a batch
+//          INDEX (resource, id)
+//   ingest_post_ids(app_key, post_id, resource, digest, record_count, staged_id,   -- v5
+//                   accepted_at, PRIMARY KEY (app_key, post_id))
+//          post ids seen, kept ingest.post_id_retention_hours: a repeated post is answered, not stored again
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -73,7 +80,7 @@
 
 namespace dxhub {
 
-inline constexpr int kStateSchemaVersion = 4;
+inline constexpr int kStateSchemaVersion = 5;
 
 struct StateStoreOptions {
   // synchronous=FULL (default, config "state_synchronous": "full"): every
@@ -259,6 +266,47 @@ struct StoredSnapshotRow {
   int64_t seen_pass = 0;
 };
 
+// --- push ingest (core/ingest) ---
+// A post accepted by the ingest endpoint, its records already encoded in
+// the resource's schema.
+struct NewPost {
+  std::string resource;
+  std::string app_key;
+  std::string post_id;       // the client's idempotency key; "" = none (no duplicate detection)
+  std::string digest;        // hex SHA-256 of the request body: a repeated post_id must carry the same
+  int64_t record_count = 0;
+  std::string_view records;  // Avro binary records, concatenated (borrowed)
+  int64_t received_at_ms = 0;
+};
+
+enum class PostOutcome {
+  kStaged,     // stored now
+  kDuplicate,  // the same app key sent this post_id with the same body before: nothing stored again
+  kConflict,   // the post_id was used before for another body: refused
+};
+
+struct StagedPostResult {
+  PostOutcome outcome = PostOutcome::kStaged;
+  int64_t staged_id = 0;       // of this post, or of the original for a duplicate
+  int64_t record_count = 0;    // likewise
+  int64_t accepted_at_ms = 0;  // likewise
+};
+
+struct StagedPost {
+  int64_t id = 0;
+  int64_t record_count = 0;
+  std::string records;
+  int64_t received_at_ms = 0;
+};
+
+struct StagedSummary {
+  std::string resource;
+  int64_t posts = 0;
+  int64_t records = 0;
+  int64_t bytes = 0;
+  int64_t oldest_received_at_ms = 0;
+};
+
 // Outcome of one refusal counted against a batch.
 enum class RefusalOutcome { kCounted, kQuarantined };
 
@@ -333,6 +381,23 @@ class StateStore {
   // Bytes of spooled (not quarantined) bodies of `resource`.
   Expected<int64_t> pending_bytes(const std::string& resource);
 
+  // --- push ingest (state_store_ingest.cpp) ---
+  // ONE transaction for all `posts` (group commit): each is staged, or
+  // recognised as a duplicate or conflict of an earlier post_id (of the same
+  // app key), in order; results are parallel to `posts`. On failure nothing
+  // is stored.
+  Expected<std::vector<StagedPostResult>> stage_posts(std::span<const NewPost> posts);
+  // The oldest staged posts of `resource`, in order, holding at most
+  // `max_records` records -- but always the first one, however large.
+  Expected<std::vector<StagedPost>> staged_posts(const std::string& resource, int64_t max_records);
+  // ONE transaction: spools `batch` (its sequence must be next_sequence; the
+  // resource's cursor does not move) and deletes the resource's staged posts
+  // up to `last_staged_id`, whose records it holds.
+  Status spool_staged(const NewBatch& batch, int64_t last_staged_id);
+  Expected<std::vector<StagedSummary>> staged_summary();
+  // Forgets post ids accepted before `before_ms`; returns how many.
+  Expected<int64_t> forget_post_ids(int64_t before_ms);
+
   // --- operator actions (each also written to run history, same transaction) ---
   // Spooled and quarantined batches, by resource then sequence; "" = all.
   Expected<std::vector<BatchInfo>> list_batches(const std::string& resource);
@@ -384,6 +449,9 @@ class StateStore {
   Status insert_dead_letters(std::span<const DeadLetter> dead_letters);
   Status write_snapshot(const std::string& resource, const SnapshotUpdate& update);
   Status insert_outbox(const NewBatch& batch);
+  // Inserts the batch and advances the sequence without moving the cursor
+  // (replays, pushed posts); batch.sequence must be next_sequence.
+  Status insert_batch_keeping_cursor(const NewBatch& batch);
   Status move_to_quarantine(const std::string& batch_id, const std::string& reason);
   Status insert_action_run(const ActionRecord& action, nlohmann::json summary);
 

@@ -7,11 +7,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/http/request_parts.h"
 #include "core/protocol/signing.h"
 
 namespace dxhub::province {
 
 namespace http = boost::beast::http;
+using dxhub::http::header_value;
+using dxhub::http::parse_query;
+using dxhub::http::signed_headers_of;
+using dxhub::http::split_target;
 
 namespace {
 
@@ -49,85 +54,10 @@ std::optional<int64_t> parse_int64(std::string_view text) {
   return value;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding of one query component ('+' is a space).
-std::optional<std::string> url_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%') {
-      if (i + 2 >= in.size()) return std::nullopt;
-      int hi = hex_value(in[i + 1]);
-      int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
-std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
-  std::map<std::string, std::string> params;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto key = url_decode(pair.substr(0, eq));
-    auto value = url_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-    if (!key || !value) return std::nullopt;
-    params[*key] = *value;
-  }
-  return params;
-}
-
-std::string_view header(const HttpRequest& request, const char* name) {
-  auto it = request.find(name);
-  if (it == request.end()) return {};
-  return {it->value().data(), it->value().size()};
-}
-
-// The signature headers as received (views into the request's fields).
-SignedHeaders signed_headers_of(const HttpRequest& request) {
-  return SignedHeaders{header(request, protocol::kHeaderAppKey),
-                       header(request, protocol::kHeaderTimestamp),
-                       header(request, protocol::kHeaderNonce),
-                       header(request, protocol::kHeaderSignatureMethod),
-                       header(request, protocol::kHeaderContentDigest),
-                       header(request, protocol::kHeaderSignature),
-                       {header(request, protocol::kHeaderBatchId), header(request, protocol::kHeaderBatchEpoch),
-                        header(request, protocol::kHeaderBatchSeq)}};
-}
-
 // The routes below /api/v1/resources/{resource}.
 enum class Route { kResource, kSchemas, kBatches, kRecords, kManifest, kUnknown };
 
 constexpr std::string_view kAdminFaultsPath = "/api/v1/admin/faults";
-
-struct SplitTarget {
-  std::string_view target;  // as sent: path and query
-  std::string_view path;
-  std::string_view query;
-};
-
-SplitTarget split_target(const HttpRequest& request) {
-  std::string_view target(request.target().data(), request.target().size());
-  size_t question = target.find('?');
-  return {target, target.substr(0, question),
-          question == std::string_view::npos ? std::string_view() : target.substr(question + 1)};
-}
 
 // Where a request goes, from its method and path alone (known from the header).
 struct RouteMatch {
@@ -342,19 +272,19 @@ nlohmann::json ProvinceApi::signed_receipt(const Receipt& receipt, const SignedH
 
 ApiResponse ProvinceApi::upload_batch(const std::string& resource, const HttpRequest& request,
                                       const SignedHeaders& caller) {
-  std::string_view content_type = header(request, "Content-Type");
+  std::string_view content_type = header_value(request, "Content-Type");
   if (content_type.substr(0, content_type.find(';')) != "application/avro") {
     return fail(415, "UNSUPPORTED_MEDIA_TYPE", "batches are application/avro");
   }
-  std::string_view batch_id = header(request, protocol::kHeaderBatchId);
+  std::string_view batch_id = header_value(request, protocol::kHeaderBatchId);
   if (!valid_batch_id(batch_id)) {
     return fail(400, "INVALID_BATCH_ID", std::string(protocol::kHeaderBatchId) + " must be 1-128 of [A-Za-z0-9_.-]");
   }
-  auto sequence = parse_int64(header(request, protocol::kHeaderBatchSeq));
+  auto sequence = parse_int64(header_value(request, protocol::kHeaderBatchSeq));
   if (!sequence || *sequence < 0) {
     return fail(400, "INVALID_BATCH_SEQ", std::string(protocol::kHeaderBatchSeq) + " must be a non-negative integer");
   }
-  auto epoch = parse_int64(header(request, protocol::kHeaderBatchEpoch));
+  auto epoch = parse_int64(header_value(request, protocol::kHeaderBatchEpoch));
   if (!epoch || *epoch < 0) {
     return fail(400, "INVALID_BATCH_EPOCH",
                 std::string(protocol::kHeaderBatchEpoch) + " must be a non-negative integer");

@@ -95,7 +95,7 @@ class DeliveryWorkerTest : public ::testing::Test {
     pc.connect_timeout_ms = 2000;
     pc.request_timeout_ms = 5000;
     DeliveryWorker worker(pc, DeliveryTarget{"households", "户", R"({"type":"record","name":"H","fields":[]})", "id",
-                                             db(), quarantine_after, true});
+                                             db(), quarantine_after, true, nullptr, nullptr});
     worker.start();
     worker.finish();
     if (delivered != nullptr) *delivered = worker.batches_delivered();

@@ -49,7 +49,7 @@ TEST_F(StateV4Test, V3FileIsMigratedKeepingItsRows) {
   EXPECT_EQ(scalar("PRAGMA user_version"), 3);
   auto store = StateStore::open(db_path());
   ASSERT_TRUE(store) << store.status().to_string();
-  EXPECT_EQ(scalar("PRAGMA user_version"), 4);
+  EXPECT_EQ(scalar("PRAGMA user_version"), kStateSchemaVersion);
   EXPECT_EQ(*store->epoch(), epoch);
   EXPECT_EQ((*store->load_cursor("households"))["after"], 6);
   EXPECT_EQ(*store->next_sequence("households"), 2);
