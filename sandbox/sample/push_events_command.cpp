@@ -40,10 +40,10 @@ struct Post {
   size_t events = 0;
 };
 
-// The people of one post and their rows, kept only for --expect-out.
+// The people of one post, and their rows for --expect-out.
 struct PostPeople {
   std::vector<std::string> ids;   // gmsfhm
-  std::vector<std::string> rows;  // the record's JSON text
+  std::vector<std::string> rows;  // the record's JSON text (only with --expect-out)
 };
 
 // Posts handed from the producer to the posting threads; bounded, so a
@@ -87,22 +87,31 @@ class PostResults {
  public:
   void add_slot(std::string post_id, size_t events) {
     std::lock_guard lock(mutex_);
-    slots_.push_back({std::move(post_id), events, PostResult{}});
+    slots_.push_back({std::move(post_id), events, PostResult{}, false});
   }
   void set(size_t index, PostResult result) {
     std::lock_guard lock(mutex_);
     slots_[index].result = std::move(result);
+    slots_[index].done = true;
+    done_.notify_all();
+  }
+  // Until post `index` has its final result (accepted, refused or given up).
+  void wait_done(size_t index) {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return slots_[index].done; });
   }
   struct Slot {
     std::string post_id;
     size_t events = 0;
     PostResult result;
+    bool done = false;
   };
   // After the threads are joined.
   const std::deque<Slot>& slots() const { return slots_; }
 
  private:
   std::mutex mutex_;
+  std::condition_variable done_;
   std::deque<Slot> slots_;  // a deque: appending never moves the slots being written
 };
 
@@ -310,10 +319,21 @@ int push_events(const PushEventsOptions& options, const std::string& secret) {
   std::vector<PostPeople> people;
   nlohmann::json records = nlohmann::json::array();
   PostPeople current_people;
+  // A person's posts reach the hub one after another: a post waits for the
+  // earlier post of any of its people to finish, so connections posting at
+  // once never reorder one person's changes (and --expect-out is exact).
+  std::unordered_map<std::string, size_t> last_post_of;
   Status failure;
   size_t post_index = 0;
   auto flush = [&] {
     if (records.empty()) return;
+    for (const std::string& id : current_people.ids) {
+      auto [it, fresh] = last_post_of.try_emplace(id, post_index);
+      if (!fresh && it->second != post_index) {  // (twice in this post: its order is the records')
+        results.wait_done(it->second);
+        it->second = post_index;
+      }
+    }
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, "-%06zu", post_index);
     Post post;
@@ -343,10 +363,8 @@ int push_events(const PushEventsOptions& options, const std::string& secret) {
     }
     ++events_by_kind[static_cast<size_t>(event->kind)];
     nlohmann::json row = event->record.to_json();
-    if (!options.expect_out.empty()) {
-      current_people.ids.push_back(event->record.gmsfhm);
-      current_people.rows.push_back(row.dump());
-    }
+    current_people.ids.push_back(event->record.gmsfhm);
+    if (!options.expect_out.empty()) current_people.rows.push_back(row.dump());
     records.push_back(std::move(row));
     if (records.size() >= static_cast<size_t>(options.records_per_post)) flush();
   }
