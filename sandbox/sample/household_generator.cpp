@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "core/common/sqlite_db.h"
+#include "sandbox/sample/daye_address.h"
 #include "sandbox/sample/daye_reference.h"
 #include "sandbox/sample/local_time.h"
 #include "sandbox/sample/resident_id.h"
 #include "sandbox/sample/sample_random.h"
+#include "sandbox/sample/weighted_picker.h"
 
 namespace dxhub::sample {
 
@@ -45,35 +47,6 @@ constexpr std::string_view kInsert =
     "(gmsfhm, xm, xb, mz, csrq, hh, yhzgx, hjdz, sspcs, xzjd, qrrq, ryzt, gxsj) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 
-// Picks from a weighted list in O(log n) via cumulative weights.
-class WeightedPicker {
- public:
-  explicit WeightedPicker(std::span<const Weighted> items) : items_(items) {
-    unsigned total = 0;
-    for (const auto& item : items) cumulative_.push_back(total += item.weight);
-  }
-  size_t pick_index(SampleRandom& rng) const {
-    const uint64_t r = rng.below(cumulative_.back());
-    size_t lo = 0, hi = cumulative_.size() - 1;
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (r < cumulative_[mid]) hi = mid; else lo = mid + 1;
-    }
-    return lo;
-  }
-  std::string_view pick(SampleRandom& rng) const { return items_[pick_index(rng)].text; }
-
- private:
-  std::span<const Weighted> items_;
-  std::vector<unsigned> cumulative_;
-};
-
-std::vector<Weighted> township_weights() {
-  std::vector<Weighted> out;
-  for (const auto& t : daye_townships()) out.push_back({t.name, t.weight});
-  return out;
-}
-
 struct Member {
   std::string id;
   std::string name;
@@ -100,8 +73,6 @@ class HouseholdFactory {
       : rng_(seed),
         today_(today),
         next_household_no_(first_household_no),
-        township_weights_(township_weights()),
-        townships_(township_weights_),
         surnames_(daye_surnames()),
         ethnicities_(daye_ethnicities()) {}
 
@@ -186,32 +157,10 @@ class HouseholdFactory {
 
   // A new address (and its township and police station) for `h`.
   void make_address(Household& h) {
-    const auto& t = daye_townships()[townships_.pick_index(rng_)];
-    h.township = t.name;
-    h.police_station = "大冶市公安局";
-    h.police_station += t.short_name;
-    h.police_station += "派出所";
-    h.address = "湖北省大冶市";
-    h.address += t.name;
-    const std::string_view place = t.places[rng_.below(t.places.size())];
-    h.address += place;
-    char buf[48];
-    if (t.urban) {
-      const int number = static_cast<int>(rng_.between(1, 320));
-      if (rng_.chance(450)) {
-        std::snprintf(buf, sizeof buf, "%d号%d栋%d单元%d0%d室", number, static_cast<int>(rng_.between(1, 18)),
-                      static_cast<int>(rng_.between(1, 4)), static_cast<int>(rng_.between(1, 18)),
-                      static_cast<int>(rng_.between(1, 4)));
-      } else {
-        std::snprintf(buf, sizeof buf, "%d号", number);
-      }
-    } else if (place.ends_with("村")) {
-      std::snprintf(buf, sizeof buf, "%d组%d号", static_cast<int>(rng_.between(1, 14)),
-                    static_cast<int>(rng_.between(1, 80)));
-    } else {
-      std::snprintf(buf, sizeof buf, "%d号", static_cast<int>(rng_.between(1, 260)));
-    }
-    h.address += buf;
+    addresses_.make(rng_, address_);
+    h.address = address_.address;
+    h.police_station = address_.police_station;
+    h.township = address_.township;
   }
 
  private:
@@ -281,8 +230,8 @@ class HouseholdFactory {
   SampleRandom rng_;
   int32_t today_;
   int64_t next_household_no_;
-  std::vector<Weighted> township_weights_;
-  WeightedPicker townships_;
+  DayeAddressMaker addresses_;
+  DayeAddress address_;  // scratch, reused
   WeightedPicker surnames_;
   WeightedPicker ethnicities_;
   std::unordered_set<uint64_t> used_ids_;

@@ -3,10 +3,12 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "sandbox/sample/enterprise_generator.h"
 #include "sandbox/sample/household_generator.h"
 #include "sandbox/sample/housing_generator.h"
+#include "sandbox/sample/push_events_command.h"
 
 namespace {
 
@@ -24,8 +26,14 @@ void add_export_file_subcommand(CLI::App& app);
 }  // namespace dxhub::sample
 
 int main(int argc, char** argv) {
+  // push-events has exit codes of its own (2 for bad arguments), so it
+  // parses its own command line.
+  if (argc >= 2 && std::string_view(argv[1]) == "push-events") {
+    return dxhub::sample::run_push_events_command(argc - 1, argv + 1);
+  }
   CLI::App app{"dxhub-sample: sample source databases for the dxhub sandbox"};
   app.require_subcommand(1);
+  app.add_subcommand("push-events", "post household change events to the hub's push ingest (see push-events --help)");
   dxhub::sample::add_export_file_subcommand(app);  // runs while parsing and ends the program
 
   dxhub::sample::HouseholdOptions household;
