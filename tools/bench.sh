@@ -8,6 +8,8 @@
 #                                [--large-rows N] [--memory-rows N] [--keep] [--build DIR]
 #       the daemon (`dxhub run`): idle CPU and RSS, 1000 changed rows delivered, peak RSS of a full sync
 #       (tools/bench/daemon_bench.py; --help for every option).
+#   bash tools/bench.sh --realtime [--rates 500,2000] [--seconds 60] [--concurrency 4]
+#       push ingest: event posted -> receipt at the hub, p50/p99/max per rate (tools/bench/realtime_bench.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
@@ -20,5 +22,9 @@ fi
 if [[ "${1:-}" == "--daemon" ]]; then
   shift
   exec /usr/bin/python3 tools/bench/daemon_bench.py "$@"
+fi
+if [[ "${1:-}" == "--realtime" ]]; then
+  shift
+  exec /usr/bin/python3 tools/bench/realtime_bench.py "$@"
 fi
 exec /usr/bin/python3 tools/bench/run_bench.py "$@"

@@ -1,5 +1,9 @@
 #include "core/common/sqlite_db.h"
 
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
 namespace dxhub {
 
 namespace {
@@ -89,7 +93,7 @@ Expected<SqliteDb> SqliteDb::open(const std::string& path, Mode mode, StatusCode
     return sqlite_status(raw, rc, ("cannot open database " + path).c_str(), error_code);
   }
   sqlite3_extended_result_codes(raw, 1);
-  sqlite3_busy_timeout(raw, 5000);
+  db.set_busy_timeout(5000);
   // Opening is lazy in SQLite: touch the schema so a non-database file fails here.
   char* err = nullptr;
   rc = sqlite3_exec(raw, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, &err);
@@ -98,6 +102,25 @@ Expected<SqliteDb> SqliteDb::open(const std::string& path, Mode mode, StatusCode
     return sqlite_status(raw, rc, ("cannot read database " + path).c_str(), error_code);
   }
   return db;
+}
+
+namespace {
+
+// SQLite's busy handler: `count` tries so far; the timeout (ms) is the argument.
+int wait_briefly_for_lock(void* timeout_ms, int count) {
+  constexpr int kFastTries = 50;  // 50 x 0.2 ms = the first 10 ms
+  const int64_t waited_us = count < kFastTries ? int64_t{count} * 200
+                                               : int64_t{kFastTries} * 200 + int64_t{count - kFastTries} * 1000;
+  if (waited_us >= static_cast<int64_t>(reinterpret_cast<intptr_t>(timeout_ms)) * 1000) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(count < kFastTries ? 200 : 1000));
+  return 1;
+}
+
+}  // namespace
+
+void SqliteDb::set_busy_timeout(int timeout_ms) {
+  sqlite3_busy_handler(db_.get(), timeout_ms > 0 ? &wait_briefly_for_lock : nullptr,
+                       reinterpret_cast<void*>(static_cast<intptr_t>(timeout_ms)));
 }
 
 Status SqliteDb::exec(std::string_view sql) {

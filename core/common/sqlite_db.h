@@ -69,6 +69,12 @@ class SqliteDb {
 
   Status exec(std::string_view sql);
   Expected<SqliteStmt> prepare(std::string_view sql);
+  // How long a statement waits for another connection's lock before
+  // SQLITE_BUSY (5 s after open). Retries every 0.2 ms at first, then every
+  // 1 ms: SQLite's own busy_timeout sleeps 1, 2, 5, ... up to 100 ms between
+  // tries, which adds hundreds of ms when two threads commit often (the push
+  // endpoint's writer beside a delivery thread).
+  void set_busy_timeout(int timeout_ms);
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
   int changes() const { return sqlite3_changes(db_.get()); }
   // True when table `name` exists.

@@ -214,7 +214,7 @@ Expected<StateStore> StateStore::open(const std::string& path, const StateStoreO
   StateStore store(std::move(opened).value());
   SqliteDb& db = store.db_;
 
-  DXHUB_RETURN_IF_ERROR(db.exec("PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms)));
+  db.set_busy_timeout(options.busy_timeout_ms);
   {
     // Two processes creating the file at once: switching to WAL can answer
     // SQLITE_BUSY at once (the busy handler is not called for that lock), so
