@@ -54,6 +54,9 @@ struct Generation {
 // reload); at start the others go on without it.
 Expected<std::shared_ptr<Generation>> load_generation(const std::string& path, bool strict) {
   DXHUB_ASSIGN_OR_RETURN(HubConfig config, load_hub_config(path));
+  // The push endpoint's secrets are read here, so that a reload that would
+  // leave an app key without its secret is refused like any bad config.
+  if (!config.ingest.listen.empty()) DXHUB_RETURN_IF_ERROR(load_ingest_secrets(path, config.ingest));
   auto generation = std::make_shared<Generation>();
   generation->config = std::move(config);
   std::vector<Status> load_errors;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -299,6 +300,51 @@ TEST_F(PushIngest, AOneShotSyncDeliversWhatAStoppedDaemonLeftStaged) {
   json again = sync_json(cfg);
   EXPECT_EQ(again["totals"]["rows_delivered"], 0);
   expect_province_holds(events);
+}
+
+TEST_F(PushIngest, ReloadTakesUpNewAppKeysAndABadOneIsRefused) {
+  start_province();
+  json cfg_json = config();
+  const std::string cfg = write_config_file(cfg_json);
+  auto daemon = start_daemon(cfg, "daemon.log");
+  int port = logged_port(*daemon, "push endpoint on http://127.0.0.1:");
+  ASSERT_GT(port, 0) << daemon->log();
+  ASSERT_TRUE(post_until_accepted(port, json::array({testing::person(1)}), "r-1"));
+
+  // The agency's key is rotated: a new key name, the secret from a file.
+  const std::string new_secret = protocol::random_hex(32);
+  std::ofstream((dir_ / "gaj.secret").string()) << new_secret << "\n";
+  cfg_json["ingest"]["app_keys"] = {{{"app_key", "gaj-push-2"}, {"plugin", "public_security"},
+                                     {"secret_file", (dir_ / "gaj.secret").string()}}};
+  write_config_file(cfg_json);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_log("push endpoint on http://127.0.0.1:", 2, 30)) << daemon->log();
+  port = logged_port(*daemon, "push endpoint on http://127.0.0.1:");
+  testing::SignedPost p;
+  p.port = static_cast<uint16_t>(port);
+  p.target = std::string(kTarget) + "?post_id=r-2";
+  p.body = json{{"records", json::array({testing::person(2)})}}.dump();
+  p.app_key = "gaj-push";
+  p.secret = ingest_secret_;
+  auto old_key = send_signed_post(p);
+  EXPECT_EQ(old_key.status, 401) << old_key.body;
+  p.app_key = "gaj-push-2";
+  p.secret = new_secret;
+  auto new_key = send_signed_post(p);
+  EXPECT_EQ(new_key.status, 200) << new_key.body;
+
+  // A reload that would leave a key without a secret is refused: the running endpoint stays.
+  cfg_json["ingest"]["app_keys"][0]["secret_file"] = (dir_ / "missing.secret").string();
+  write_config_file(cfg_json);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_log("reload refused", 1, 30)) << daemon->log();
+  p.target = std::string(kTarget) + "?post_id=r-3";
+  p.body = json{{"records", json::array({testing::person(3)})}}.dump();
+  EXPECT_EQ(send_signed_post(p).status, 200);
+  ASSERT_TRUE(wait_for_rows_received(3, 30));
+  daemon->signal(SIGTERM);
+  ASSERT_TRUE(daemon->wait(30));
+  EXPECT_EQ(daemon->log().find(new_secret), std::string::npos);
 }
 
 }  // namespace
