@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "connectors/common/json_scalar.h"
 #include "connectors/file/csv_file_buffer.h"
 #include "connectors/file/csv_format_settings.h"
 
@@ -228,33 +229,13 @@ Expected<size_t> JsonlReader::read(size_t max_rows, RowSink& sink) {
             continue;
           }
           simdjson::dom::element v = found.value_unsafe();
-          switch (v.type()) {
-            case simdjson::dom::element_type::STRING:
-              values_[c] = FieldValue::text(v.get_string().value_unsafe());  // NUL-terminated by simdjson
-              break;
-            case simdjson::dom::element_type::INT64:
-              values_[c] = FieldValue::integer(v.get_int64().value_unsafe());
-              break;
-            case simdjson::dom::element_type::UINT64:
-              values_[c] = FieldValue::real(static_cast<double>(v.get_uint64().value_unsafe()));
-              break;
-            case simdjson::dom::element_type::DOUBLE:
-              values_[c] = FieldValue::real(v.get_double().value_unsafe());
-              break;
-            case simdjson::dom::element_type::BOOL:
-              values_[c] = FieldValue::integer(v.get_bool().value_unsafe() ? 1 : 0);
-              break;
-            case simdjson::dom::element_type::NULL_VALUE:
-              values_[c] = FieldValue::null();
-              break;
-            default:  // an object or array: its JSON text
-              nested_builder_.clear();
-              nested_builder_.append(v);
-              nested_at_[c] = nested_buf_.size();
-              nested_buf_.append(nested_builder_.str());
-              nested_buf_.push_back('\0');
-              break;
-          }
+          if (json_scalar_value(v, values_[c])) continue;
+          // An object or array: its JSON text.
+          nested_builder_.clear();
+          nested_builder_.append(v);
+          nested_at_[c] = nested_buf_.size();
+          nested_buf_.append(nested_builder_.str());
+          nested_buf_.push_back('\0');
         }
         for (size_t c = 0; c < columns_.size(); ++c) {
           if (nested_at_[c] == std::string::npos) continue;

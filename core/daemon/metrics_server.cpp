@@ -1,10 +1,9 @@
 #include "core/daemon/metrics_server.h"
 
-#include <charconv>
-
 #include "core/http/fault_injector.h"
 #include "core/http/http_handler.h"
 #include "core/http/http_server.h"
+#include "core/http/listen_address.h"
 
 namespace dxhub {
 
@@ -78,18 +77,8 @@ MetricsServer::MetricsServer(const DaemonMetrics& metrics, std::function<int64_t
 MetricsServer::~MetricsServer() { stop(); }
 
 Status MetricsServer::start(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) {
-    return config_error("daemon.metrics_listen \"" + listen + "\": write ADDRESS:PORT, e.g. 127.0.0.1:9464");
-  }
-  unsigned port = 0;
-  const char* first = listen.data() + colon + 1;
-  const char* last = listen.data() + listen.size();
-  auto [end, ec] = std::from_chars(first, last, port);
-  if (ec != std::errc() || end != last || port > 65535) {
-    return config_error("daemon.metrics_listen \"" + listen + "\": the port must be 0-65535");
-  }
-  return impl_->server.start(listen.substr(0, colon), static_cast<uint16_t>(port));
+  DXHUB_ASSIGN_OR_RETURN(http::ListenAddress where, http::parse_listen_address(listen, "daemon.metrics_listen"));
+  return impl_->server.start(where.address, where.port);
 }
 
 uint16_t MetricsServer::port() const { return impl_->server.port(); }

@@ -119,21 +119,20 @@ Status check_object(const nlohmann::json& doc, const char* key, const std::strin
 }
 
 // A secret from the environment variable `env_name` or from `file` (its
-// first line); `where` names the setting in messages.
+// first line). `file_setting` names the file's setting when it cannot be
+// read; `missing` says what to do when neither gives a secret.
 Status read_secret(const std::string& env_name, const std::string& file, const std::string& base_dir,
-                   const std::string& origin, const std::string& where, std::string& secret) {
+                   const std::string& origin, const std::string& file_setting, const std::string& missing,
+                   std::string& secret) {
   if (!file.empty()) {
     std::ifstream in(resolve(base_dir, file), std::ios::binary);
-    if (!in) return config_error(origin + ": " + where + "_file: cannot read " + resolve(base_dir, file));
+    if (!in) return config_error(origin + ": " + file_setting + ": cannot read " + resolve(base_dir, file));
     std::getline(in, secret);
     while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
   } else if (const char* v = std::getenv(env_name.c_str()); v != nullptr) {
     secret = v;
   }
-  if (secret.empty()) {
-    return config_error(origin + ": " + where + ": no secret: set the environment variable " + env_name + " or " +
-                        where + "_file");
-  }
+  if (secret.empty()) return config_error(origin + ": " + missing);
   return Status::ok();
 }
 
@@ -205,12 +204,9 @@ Status load_secret(const nlohmann::json& province, const std::string& base_dir, 
   std::string file;
   DXHUB_RETURN_IF_ERROR(r.string("app_secret_env", env_name));
   DXHUB_RETURN_IF_ERROR(r.string("app_secret_file", file));
-  Status read = read_secret(env_name, file, base_dir, origin, "province.app_secret", secret);
-  if (!read.is_ok() && secret.empty() && read.message().find("cannot read") == std::string::npos) {
-    return config_error(origin + ": no AppSecret: set the environment variable " + env_name +
-                        " or province.app_secret_file");
-  }
-  return read;
+  return read_secret(env_name, file, base_dir, origin, "province.app_secret_file",
+                     "no AppSecret: set the environment variable " + env_name + " or province.app_secret_file",
+                     secret);
 }
 
 }  // namespace
@@ -385,8 +381,11 @@ Expected<HubConfig> hub_config_from_json(const nlohmann::json& doc, const std::s
 Status load_ingest_secrets(const std::string& origin, IngestSettings& ingest) {
   for (size_t i = 0; i < ingest.app_keys.size(); ++i) {
     IngestAppKey& key = ingest.app_keys[i];
-    DXHUB_RETURN_IF_ERROR(read_secret(key.secret_env, key.secret_file, "", origin,
-                                      "ingest.app_keys[" + std::to_string(i) + "].secret", key.secret));
+    const std::string where = "ingest.app_keys[" + std::to_string(i) + "].secret";
+    DXHUB_RETURN_IF_ERROR(read_secret(key.secret_env, key.secret_file, "", origin, where + "_file",
+                                      where + ": no secret: set the environment variable " + key.secret_env +
+                                          " or " + where + "_file",
+                                      key.secret));
   }
   return Status::ok();
 }

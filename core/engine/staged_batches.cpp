@@ -1,6 +1,5 @@
 #include "core/engine/staged_batches.h"
 
-#include <cstring>
 
 #include "core/engine/batch_identity.h"
 #include "core/protocol/signing.h"

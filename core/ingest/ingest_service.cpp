@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -10,6 +9,7 @@
 #include "core/avro/codec.h"
 #include "core/http/fault_injector.h"
 #include "core/http/http_server.h"
+#include "core/http/listen_address.h"
 #include "core/ingest/ingest_handler.h"
 #include "core/ingest/ingest_writer.h"
 
@@ -24,8 +24,7 @@ std::vector<ResourceSpec> push_resources(const std::vector<ResourceSpec>& resour
 }
 
 struct IngestService::Parts {
-  std::string listen_address;
-  uint16_t listen_port = 0;
+  http::ListenAddress listen;
   std::vector<std::string> resources;
   IngestCounters counters;
   std::unique_ptr<IngestWriter> writer;
@@ -42,22 +41,18 @@ IngestService::~IngestService() { stop(); }
 Expected<std::unique_ptr<IngestService>> IngestService::create(const HubConfig& config,
                                                                const std::vector<ResourceSpec>& resources,
                                                                std::function<void(const std::string&)> on_spooled) {
-  IngestSettings settings = config.ingest;
-  DXHUB_RETURN_IF_ERROR(load_ingest_secrets(config.config_path, settings));
+  const IngestSettings& settings = config.ingest;
   const std::string where = config.config_path + ": ingest.";
   auto parts = std::make_unique<Parts>();
-  const size_t colon = settings.listen.rfind(':');
-  unsigned port = 0;
-  if (colon == std::string::npos || colon == 0) return config_error(where + "listen: write ADDRESS:PORT");
-  const char* first = settings.listen.data() + colon + 1;
-  const char* last = settings.listen.data() + settings.listen.size();
-  if (auto [end, ec] = std::from_chars(first, last, port); ec != std::errc() || end != last || port > 65535) {
-    return config_error(where + "listen \"" + settings.listen + "\": the port must be 0-65535");
-  }
-  parts->listen_address = settings.listen.substr(0, colon);
-  parts->listen_port = static_cast<uint16_t>(port);
+  DXHUB_ASSIGN_OR_RETURN(parts->listen, http::parse_listen_address(settings.listen, where + "listen"));
   if (settings.app_keys.empty()) {
     return config_error(where + "app_keys: no agency may post (add {\"app_key\", \"plugin\", \"secret_env\"})");
+  }
+  for (const IngestAppKey& key : settings.app_keys) {
+    // An empty secret would make every signature with an empty key valid.
+    if (key.secret.empty()) {
+      return internal_error("ingest app key " + key.app_key + ": its secret was not loaded (load_ingest_secrets)");
+    }
   }
   DXHUB_ASSIGN_OR_RETURN(avro::Codec codec, avro::parse_codec(config.sync.codec));
 
@@ -102,14 +97,14 @@ Expected<std::unique_ptr<IngestService>> IngestService::create(const HubConfig& 
 
 Status IngestService::start() {
   DXHUB_RETURN_IF_ERROR(parts_->writer->start());
-  Status listening = parts_->server->start(parts_->listen_address, parts_->listen_port);
+  Status listening = parts_->server->start(parts_->listen.address, parts_->listen.port);
   if (!listening.is_ok()) {
     parts_->writer->stop();
     return listening.with_context("ingest endpoint");
   }
   std::string names;
   for (const auto& r : parts_->resources) names += (names.empty() ? "" : ", ") + r;
-  spdlog::info("ingest: push endpoint on http://{}:{}/api/v1/ingest/{{resource}} for {}", parts_->listen_address,
+  spdlog::info("ingest: push endpoint on http://{}:{}/api/v1/ingest/{{resource}} for {}", parts_->listen.address,
                parts_->server->port(), names);
   return Status::ok();
 }

@@ -25,7 +25,9 @@ std::vector<ResourceSpec> push_resources(const std::vector<ResourceSpec>& resour
 class IngestService {
  public:
   // kConfig when ingest.listen is malformed, no app key may post one of the
-  // push resources, or a resource's schema or mapping does not load.
+  // push resources, or a resource's schema or mapping does not load;
+  // kInternal when an app key's secret was not loaded (load_ingest_secrets,
+  // which the daemon runs with the config so that a reload can refuse it).
   static Expected<std::unique_ptr<IngestService>> create(const HubConfig& config,
                                                          const std::vector<ResourceSpec>& push_resources,
                                                          std::function<void(const std::string& resource)> on_spooled);

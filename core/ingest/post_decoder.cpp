@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "connectors/common/json_scalar.h"
 #include "core/avro/avro_c_reader.h"
 #include "core/engine/staged_batches.h"
 
@@ -15,21 +16,6 @@ std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-// A record's JSON value as a source value; false for objects and arrays
-// (a push record is flat: one value per source column).
-bool scalar_value(simdjson::dom::element v, FieldValue& out) {
-  using T = simdjson::dom::element_type;
-  switch (v.type()) {
-    case T::STRING: out = FieldValue::text(v.get_string().value_unsafe()); return true;  // NUL-terminated
-    case T::INT64: out = FieldValue::integer(v.get_int64().value_unsafe()); return true;
-    case T::UINT64: out = FieldValue::real(static_cast<double>(v.get_uint64().value_unsafe())); return true;
-    case T::DOUBLE: out = FieldValue::real(v.get_double().value_unsafe()); return true;
-    case T::BOOL: out = FieldValue::integer(v.get_bool().value_unsafe() ? 1 : 0); return true;
-    case T::NULL_VALUE: out = FieldValue::null(); return true;
-    default: return false;
-  }
 }
 
 void add_error(DecodedPost& out, int64_t index, std::string reason) {
@@ -106,7 +92,7 @@ Status PostDecoder::decode_json(std::string_view body, int64_t max_records, Deco
       simdjson::dom::element v;
       if (object[columns[c]].get(v) != simdjson::SUCCESS) {
         values[c] = FieldValue::null();
-      } else if (!scalar_value(v, values[c])) {
+      } else if (!json_scalar_value(v, values[c])) {  // a push record is flat
         bad_column = columns[c];
         break;
       }

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "core/http/listen_address.h"
 #include "sandbox/agency_api/agency_api.h"
 
 namespace {
@@ -53,19 +54,9 @@ int main(int argc, char** argv) {
   options.client_secret = env_or_empty("DXHUB_AGENCY_CLIENT_SECRET");
   options.app_secret = env_or_empty("DXHUB_AGENCY_APP_SECRET");
   options.password = env_or_empty("DXHUB_AGENCY_PASSWORD");
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::cerr << "--listen must be HOST:PORT\n";
-    return 2;
-  }
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    port = -1;
-  }
-  if (port < 0 || port > 65535) {
-    std::cerr << "--listen has a bad port\n";
+  auto where = dxhub::http::parse_listen_address(listen, "--listen");
+  if (!where) {
+    std::cerr << where.status().message() << "\n";
     return 2;
   }
   dxhub::agency::AgencyApi api(options);
@@ -78,7 +69,7 @@ int main(int argc, char** argv) {
     }
     api.set_faults(*plan);
   }
-  if (auto s = api.start(listen.substr(0, colon), static_cast<uint16_t>(port)); !s.is_ok()) {
+  if (auto s = api.start(where->address, where->port); !s.is_ok()) {
     std::cerr << s.message() << "\n";
     return 1;
   }

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "core/http/listen_address.h"
 #include "sandbox/agency_soap/agency_soap_server.h"
 
 int main(int argc, char** argv) {
@@ -27,18 +28,13 @@ int main(int argc, char** argv) {
   app.add_option("--fault-on-page", fault_on_page, "fault: SOAP Server fault for this page, always");
   CLI11_PARSE(app, argc, argv);
 
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    std::fprintf(stderr, "--listen must be HOST:PORT\n");
+  auto where = dxhub::http::parse_listen_address(listen, "--listen");
+  if (!where) {
+    std::fprintf(stderr, "%s\n", where.status().message().c_str());
     return 2;
   }
-  options.listen_address = listen.substr(0, colon);
-  try {
-    options.port = static_cast<uint16_t>(std::stoul(listen.substr(colon + 1)));
-  } catch (...) {
-    std::fprintf(stderr, "--listen has an invalid port\n");
-    return 2;
-  }
+  options.listen_address = where->address;
+  options.port = where->port;
 
   sigset_t signals;
   sigemptyset(&signals);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/common/log.h"
+#include "core/http/listen_address.h"
 #include "sandbox/province/province_server.h"
 
 namespace {
@@ -38,16 +39,9 @@ Expected<std::string> read_secret(const std::string& secret_file) {
 }
 
 Status parse_listen(const std::string& listen, dxhub::province::ProvinceConfig& config) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return dxhub::config_error("--listen must be HOST:PORT, got '" + listen + "'");
-  config.listen_address = listen.substr(0, colon);
-  try {
-    unsigned long port = std::stoul(listen.substr(colon + 1));
-    if (port > 65535) throw std::out_of_range("port");
-    config.port = static_cast<uint16_t>(port);
-  } catch (const std::exception&) {
-    return dxhub::config_error("--listen has an invalid port: '" + listen + "'");
-  }
+  DXHUB_ASSIGN_OR_RETURN(dxhub::http::ListenAddress where, dxhub::http::parse_listen_address(listen, "--listen"));
+  config.listen_address = where.address;
+  config.port = where.port;
   return Status::ok();
 }
 

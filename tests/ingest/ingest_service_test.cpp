@@ -65,6 +65,7 @@ class IngestServiceTest : public ::testing::Test {
                 {"plugins", json::array()}};
     auto config = hub_config_from_json(doc, dir_.string(), "test.json");
     ASSERT_TRUE(config) << config.status().to_string();
+    ASSERT_TRUE(load_ingest_secrets("test.json", config->ingest).is_ok());
     ResourceSpec spec;
     spec.plugin = "public_security";
     spec.resource_id = kResource;
